@@ -1,0 +1,166 @@
+"""Ingest an export into a corpus store: detect the format, resume from the stored cursor, upsert batch by
+batch, resolve media. Bad records are quarantined and the rest goes on; nothing already stored is lost."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+
+from cordon.app.media_resolution import MediaMode, MediaResolver
+from cordon.connectors import registry
+from cordon.connectors.base import Connector
+from cordon.connectors.media_fetch import DEFAULT_MAX_BYTES, DEFAULT_TIMEOUT_S, MediaFetcher
+from cordon.corpus import BlobStore, CorpusStore, DuckDBCorpus, UpsertCounts
+from cordon.errors import ConfigError
+from cordon.model import Cursor
+
+__all__ = ["IngestProgress", "IngestReport", "MediaMode", "ingest"]
+
+
+@dataclass(frozen=True, slots=True)
+class IngestProgress:
+    """Where an ingest run is, after each stored batch."""
+
+    batches: int
+    posts_read: int
+    records_read: int
+    quarantined: int
+    elapsed_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class IngestReport:
+    """What an ingest run did."""
+
+    source: str
+    connector: str
+    db: str
+    counts: UpsertCounts
+    batches: int
+    posts_read: int
+    records_read: int
+    quarantined: int  # records quarantined in this run (bad records and media failures), new or seen before
+    elapsed_s: float
+    resumed_from: Cursor | None
+    media: MediaMode
+
+    @property
+    def statuses_per_s(self) -> float:
+        return self.posts_read / self.elapsed_s if self.elapsed_s > 0 else 0.0
+
+    @property
+    def partial(self) -> bool:
+        """True when some records were quarantined (the rest was stored)."""
+        return self.quarantined > 0
+
+
+def stream_key(connector: Connector, path: Path) -> str:
+    """The name under which the cursor of reading `path` with `connector` is kept."""
+    return f"{connector.name}:{path.resolve()}"
+
+
+def default_media_dir(path: Path) -> Path | None:
+    """An export's `media/` directory (beside a file, or inside a directory), when there is one."""
+    candidate = (path if path.is_dir() else path.parent) / "media"
+    return candidate if candidate.is_dir() else None
+
+
+def ingest(
+    path: Path,
+    db: Path | CorpusStore,
+    *,
+    format: str = "auto",
+    media: MediaMode = MediaMode.REFERENCE,
+    media_dir: Path | None = None,
+    fetch_remote: bool = False,
+    max_media_bytes: int = DEFAULT_MAX_BYTES,
+    media_timeout_s: float = DEFAULT_TIMEOUT_S,
+    media_workers: int = 8,
+    blob_dir: Path | None = None,
+    batch_size: int = 10_000,
+    restart: bool = False,
+    connector: Connector | None = None,
+    on_batch: Callable[[IngestProgress], None] | None = None,
+) -> IngestReport:
+    """Read `path` into the corpus `db` (a DuckDB file path, or an open store) and report what happened.
+
+    Raises UnknownFormatError when no connector reads `path`; a crash mid-way leaves every stored batch and
+    its cursor in place, so running again resumes where it stopped.
+    """
+    chosen = connector or (registry.detect(path) if format == "auto" else registry.by_name(format))
+    source = path.resolve()
+    with ExitStack() as stack:
+        if isinstance(db, Path):
+            store: CorpusStore = stack.enter_context(DuckDBCorpus(db))
+            blob_dir = blob_dir or db.parent / "blobs"
+        else:
+            store = db
+        if media is MediaMode.KEEP and blob_dir is None:
+            raise ConfigError("--media keep needs a directory for the media bytes: pass blob_dir")
+        resolver = None
+        if media is not MediaMode.SKIP:
+            fetcher = MediaFetcher(
+                media_dir=media_dir or default_media_dir(source),
+                allow_http=fetch_remote,
+                max_bytes=max_media_bytes,
+                timeout_s=media_timeout_s,
+            )
+            stack.callback(fetcher.close)
+            blobs = BlobStore(blob_dir) if media is MediaMode.KEEP and blob_dir else None
+            resolver = MediaResolver(fetcher, store, blobs=blobs, workers=media_workers)
+            stack.callback(resolver.close)
+        return _run(store, chosen, source, str(db), media, resolver, batch_size, restart, on_batch)
+    raise AssertionError("unreachable")  # pragma: no cover - ExitStack does not swallow exceptions
+
+
+def _run(
+    store: CorpusStore,
+    connector: Connector,
+    source: Path,
+    db_name: str,
+    media: MediaMode,
+    resolver: MediaResolver | None,
+    batch_size: int,
+    restart: bool,
+    on_batch: Callable[[IngestProgress], None] | None,
+) -> IngestReport:
+    stream = stream_key(connector, source)
+    if restart:
+        store.clear_cursor(stream)
+    start = store.get_cursor(stream)
+    run_id = store.begin_run(str(source), connector.name)
+    started = time.perf_counter()
+    counts = UpsertCounts()
+    batches = posts_read = records_read = quarantined = 0
+    status = "failed"
+    try:
+        for batch in connector.read(source, start=start, batch_size=batch_size):
+            posts_read += len(batch.posts)
+            records_read += len(batch)
+            stored = resolver.resolve(batch) if resolver is not None else batch
+            quarantined += len(stored.quarantined)
+            counts += store.upsert(stored, stream=stream)
+            batches += 1
+            if on_batch is not None:
+                elapsed = time.perf_counter() - started
+                on_batch(IngestProgress(batches, posts_read, records_read, quarantined, elapsed))
+        status = "partial" if quarantined else "ok"
+    finally:
+        elapsed = time.perf_counter() - started
+        store.end_run(run_id, status=status, posts=posts_read, quarantined=quarantined, elapsed_s=elapsed)
+    return IngestReport(
+        source=str(source),
+        connector=connector.name,
+        db=db_name,
+        counts=counts,
+        batches=batches,
+        posts_read=posts_read,
+        records_read=records_read,
+        quarantined=quarantined,
+        elapsed_s=elapsed,
+        resumed_from=start,
+        media=media,
+    )

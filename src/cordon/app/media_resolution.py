@@ -1,0 +1,132 @@
+"""Resolve the media a batch refers to (attachments, avatars): fetch, hash, keep or reference, in a thread pool.
+
+Failures never stop ingest: each becomes a quarantined record naming the file or URL, the media id and why.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from enum import StrEnum
+
+from cordon.connectors.media_fetch import MediaFetcher
+from cordon.corpus import BlobStore, CorpusStore
+from cordon.errors import MediaError
+from cordon.model import Media, MediaLink, Platform, Quarantined, RecordBatch
+from cordon.signals.media.exact import exact_hashes
+
+_SEEN_LIMIT = 500_000  # refs remembered within a run; past it the store answers "already linked?"
+
+
+class MediaMode(StrEnum):
+    """What ingest does with media bytes."""
+
+    KEEP = "keep"  # fetch, hash, store the bytes content-addressed
+    REFERENCE = "reference"  # fetch and hash, store only hashes and where the bytes are
+    SKIP = "skip"  # do not fetch media at all
+
+
+@dataclass(frozen=True, slots=True)
+class MediaRequest:
+    """One media item to resolve: the attachment id (or "avatar:<account id>") and its platform URL."""
+
+    platform: Platform
+    ref_id: str
+    url: str
+    field: str  # "media_attachments" | "avatar"
+
+
+@dataclass(frozen=True, slots=True)
+class Resolved:
+    media: Media
+    link: MediaLink
+
+
+def media_requests(batch: RecordBatch) -> Iterator[MediaRequest]:
+    """The platform media a batch refers to. Links in post text are never among them."""
+    for post in batch.posts:
+        for ref in post.media:
+            url = ref.url or ref.remote_url
+            if url:
+                yield MediaRequest(ref.platform, ref.id, url, "media_attachments")
+    for account in batch.accounts:
+        if account.avatar_url:
+            yield MediaRequest(account.platform, f"avatar:{account.id}", account.avatar_url, "avatar")
+
+
+class MediaResolver:
+    """Resolves the media of each batch; remembers what it already resolved in this run."""
+
+    def __init__(
+        self, fetcher: MediaFetcher, store: CorpusStore, *, blobs: BlobStore | None, workers: int = 8
+    ) -> None:
+        self._fetcher = fetcher
+        self._store = store
+        self._blobs = blobs
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cordon-media")
+        self._seen: set[tuple[str, str, str]] = set()
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def resolve(self, batch: RecordBatch) -> RecordBatch:
+        """`batch` with its media, media links, and media failures (quarantined) filled in."""
+        todo = self._new_requests(batch)
+        if not todo:
+            return batch
+        media: list[Media] = []
+        links: list[MediaLink] = []
+        failed: list[Quarantined] = []
+        for request, outcome in zip(todo, self._pool.map(self._resolve_one, todo), strict=True):
+            if isinstance(outcome, MediaError):
+                failed.append(
+                    Quarantined(
+                        source=outcome.source,
+                        line=None,
+                        record_id=request.ref_id,
+                        field=request.field,
+                        reason=outcome.reason,
+                        raw=request.url,
+                    )
+                )
+            else:
+                media.append(outcome.media)
+                links.append(outcome.link)
+        return replace(
+            batch,
+            media=batch.media + tuple(media),
+            media_links=batch.media_links + tuple(links),
+            quarantined=batch.quarantined + tuple(failed),
+        )
+
+    def _new_requests(self, batch: RecordBatch) -> list[MediaRequest]:
+        if len(self._seen) > _SEEN_LIMIT:
+            self._seen.clear()
+        fresh: dict[tuple[str, str, str], MediaRequest] = {}
+        for request in media_requests(batch):
+            key = (request.platform.value, request.ref_id, request.url)
+            if key not in self._seen:
+                fresh[key] = request
+        self._seen.update(fresh)
+        todo: list[MediaRequest] = []
+        for platform in {r.platform for r in fresh.values()}:
+            mine = [r for r in fresh.values() if r.platform == platform]
+            linked = self._store.linked_media_refs(platform.value, [(r.ref_id, r.url) for r in mine])
+            todo += [r for r in mine if (r.ref_id, r.url) not in linked]
+        return todo
+
+    def _resolve_one(self, request: MediaRequest) -> Resolved | MediaError:
+        try:
+            fetched = self._fetcher.fetch(request.url, record_id=request.ref_id, field=request.field)
+        except MediaError as exc:
+            return exc
+        mime = fetched.mime or (mimetypes.guess_type(fetched.source)[0] or "")
+        media = exact_hashes(fetched.data, mime=mime)
+        if self._blobs is not None:
+            media = replace(media, stored_path=str(self._blobs.put(media.sha256, fetched.data)))
+        link = MediaLink(
+            request.platform, request.ref_id, media.sha256, source=fetched.source, url=request.url
+        )
+        return Resolved(media, link)

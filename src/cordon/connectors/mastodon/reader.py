@@ -1,0 +1,222 @@
+"""Read Mastodon API JSON (JSON Lines or arrays) and the Mastodon export directory into `RecordBatch`es."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import msgspec
+
+from cordon.connectors import lines
+from cordon.connectors.batching import BatchBuilder
+from cordon.connectors.mastodon import mapping
+from cordon.connectors.mastodon.schema import AccountS, AdminAccountS, FollowS, ModerationS, StatusS
+from cordon.errors import RecordError, UnknownFormatError
+from cordon.model import Cursor, RecordBatch
+
+# the export directory's files, in the order they are read (a cursor names the file it stopped in)
+EXPORT_FILES = ("accounts.jsonl", "statuses.jsonl", "follows.jsonl", "moderation.jsonl")
+
+_Handler = Callable[[bytes, BatchBuilder], None]
+
+
+class _Probe(msgspec.Struct):
+    """Just enough of a record to tell what it is."""
+
+    id: str | int | None = None
+    content: str | None = None
+    text: str | None = None
+    account: dict[str, object] | None = None
+    username: str | None = None
+    acct: str | None = None
+    target_account_id: str | None = None
+    action: str | None = None
+    account_id: str | None = None
+
+
+_PROBE = msgspec.json.Decoder(_Probe)
+
+
+def _status_handler() -> _Handler:
+    decode = msgspec.json.Decoder(StatusS).decode
+
+    def handle(data: bytes, out: BatchBuilder) -> None:
+        accounts, posts, edges = mapping.status(decode(data))
+        out.add(accounts=accounts, posts=posts, edges=edges)
+
+    return handle
+
+
+def _account_handler() -> _Handler:
+    decode = msgspec.json.Decoder(AccountS).decode
+
+    def handle(data: bytes, out: BatchBuilder) -> None:
+        out.add(accounts=(mapping.account(decode(data)),))
+
+    return handle
+
+
+def _admin_account_handler() -> _Handler:
+    decode = msgspec.json.Decoder(AdminAccountS).decode
+
+    def handle(data: bytes, out: BatchBuilder) -> None:
+        out.add(accounts=(mapping.admin_account(decode(data)),))
+
+    return handle
+
+
+def _follow_handler() -> _Handler:
+    decode = msgspec.json.Decoder(FollowS).decode
+
+    def handle(data: bytes, out: BatchBuilder) -> None:
+        out.add(edges=(mapping.follow(decode(data)),))
+
+    return handle
+
+
+def _moderation_handler() -> _Handler:
+    decode = msgspec.json.Decoder(ModerationS).decode
+
+    def handle(data: bytes, out: BatchBuilder) -> None:
+        out.add(moderation=(mapping.moderation(decode(data)),))
+
+    return handle
+
+
+_BY_EXPORT_NAME: dict[str, Callable[[], _Handler]] = {
+    "accounts.jsonl": _account_handler,
+    "statuses.jsonl": _status_handler,
+    "follows.jsonl": _follow_handler,
+    "moderation.jsonl": _moderation_handler,
+}
+
+
+# how many leading records `record_kind` may look at: a bad first line must not hide a good file
+PROBE_RECORDS = 20
+
+
+def _kind_of(data: bytes) -> str | None:
+    try:
+        p = _PROBE.decode(data)
+    except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
+        return None
+    if p.account is not None and (p.content is not None or p.text is not None):
+        return "status"  # a deleted status carries `text` (its source) instead of `content`
+    if p.username is not None and p.acct is not None:
+        return "account"
+    if p.username is not None and p.account is not None:
+        return "admin_account"
+    if p.target_account_id is not None and p.account_id is not None:
+        return "follow"
+    if p.action is not None and p.account_id is not None:
+        return "moderation"
+    return None
+
+
+def record_kind(path: Path) -> str | None:
+    """'status', 'account', 'admin_account', 'follow' or 'moderation' from the first recognisable record
+    among a file's first PROBE_RECORDS, or None."""
+    try:
+        for n, rec in enumerate(lines.iter_records(path)):
+            kind = _kind_of(rec.data)
+            if kind is not None or n + 1 >= PROBE_RECORDS:
+                return kind
+    except lines.BadArrayEnd:
+        return None
+    return None
+
+
+def has_records(path: Path) -> bool:
+    """False for an empty file or an empty JSON array (an account with no followers, say)."""
+    try:
+        next(lines.iter_records(path))
+    except StopIteration:
+        return False
+    except lines.BadArrayEnd:
+        return True
+    return True
+
+
+_BY_KIND = {
+    "status": _status_handler,
+    "account": _account_handler,
+    "admin_account": _admin_account_handler,
+    "follow": _follow_handler,
+    "moderation": _moderation_handler,
+}
+
+
+class MastodonConnector:
+    """Mastodon REST API JSON: Status/Account entities, follow lists, and the Mastodon export directory."""
+
+    name = "mastodon"
+
+    def __init__(self, *, progress: bool | None = None) -> None:
+        self.progress = sys.stderr.isatty() if progress is None else progress
+
+    def sniff(self, path: Path) -> bool:
+        if path.is_dir():
+            return any((path / name).is_file() for name in EXPORT_FILES)
+        return path.is_file() and record_kind(path) is not None
+
+    def files(self, path: Path) -> list[tuple[Path, Callable[[], _Handler]]]:
+        """The files to read under `path` with the handler for each, in reading order."""
+        if path.is_dir():
+            return [(path / n, _BY_EXPORT_NAME[n]) for n in EXPORT_FILES if (path / n).is_file()]
+        kind = record_kind(path)
+        if kind is None and path.is_file() and not has_records(path):
+            return []  # nothing to read: an empty list is valid API output of any kind
+        if kind is None:
+            raise UnknownFormatError(
+                f"{path}: not Mastodon API JSON (expected Status, Account or Admin::Account entities, or "
+                "follow or moderation records, as JSON Lines or an array); pass --format to choose another"
+            )
+        return [(path, _BY_KIND[kind])]
+
+    def read(
+        self, path: Path, *, start: Cursor | None = None, batch_size: int = 10_000
+    ) -> Iterator[RecordBatch]:
+        files = self.files(path)
+        names = [str(f) for f, _ in files]
+        skip_to = names.index(start.source) if start is not None and start.source in names else 0
+        for idx, (file, make_handler) in enumerate(files):
+            if idx < skip_to:
+                continue
+            resume = start if start is not None and idx == skip_to and start.source == str(file) else None
+            yield from _read_file(file, make_handler(), resume, batch_size, self.progress)
+
+
+def _read_file(
+    file: Path, handle: _Handler, start: Cursor | None, batch_size: int, progress: bool
+) -> Iterator[RecordBatch]:
+    source = str(file)
+    out = BatchBuilder(source, batch_size)
+    offset = start.offset if start else 0
+    line = start.line if start else 0
+    with lines.byte_progress(file, progress, offset) as bar:
+        records = lines.iter_records(file, offset, line)
+        while True:
+            try:
+                rec = next(records)
+            except StopIteration:
+                break
+            except lines.BadArrayEnd as end:
+                out.reject(lines.bad_end_quarantine(source, end))
+                offset = end.offset
+                break
+            try:
+                handle(rec.data, out)
+            except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+                out.reject(lines.quarantine_for(source, rec, exc))
+            except RecordError as exc:
+                out.reject(lines.quarantine_for(source, rec, exc, exc.field))
+            except (UnicodeDecodeError, RecursionError) as exc:
+                # RecursionError: msgspec's answer to JSON nested too deeply to decode
+                out.reject(lines.quarantine_for(source, rec, exc, "$"))
+            offset, line = rec.end_offset, rec.line
+            if out.full:
+                yield out.flush(offset, line)
+                bar.update(offset)
+        if not out.empty:
+            yield out.flush(offset, line)

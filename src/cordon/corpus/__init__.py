@@ -1,0 +1,16 @@
+"""cordon.corpus: the corpus stores (embedded DuckDB now, PostgreSQL later), cursors, quarantine."""
+
+from cordon.corpus.blobs import BlobStore
+from cordon.corpus.duckdb_store import DuckDBCorpus
+from cordon.corpus.store import CorpusStats, CorpusStore, ReasonCount, TableCounts, TableSize, UpsertCounts
+
+__all__ = [
+    "BlobStore",
+    "CorpusStats",
+    "CorpusStore",
+    "DuckDBCorpus",
+    "ReasonCount",
+    "TableCounts",
+    "TableSize",
+    "UpsertCounts",
+]

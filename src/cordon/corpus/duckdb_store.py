@@ -1,0 +1,263 @@
+"""The embedded corpus store: one DuckDB file, bulk upserts from Arrow, cursors in the same transaction."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+
+import duckdb
+import pyarrow as pa
+
+from cordon.corpus import arrow_tables as at
+from cordon.corpus.schema import CORPUS_TABLES, KEYS, SIGNAL_TABLES, TABLES
+from cordon.corpus.store import CorpusStats, ReasonCount, TableCounts, TableSize, UpsertCounts
+from cordon.errors import StoreError
+from cordon.model import Cursor, Quarantined, RecordBatch
+
+# Columns that are set once and never compared or overwritten by a later upsert.
+_FIRST_WRITE_ONLY = frozenset({"first_seen"})
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+class DuckDBCorpus:
+    """The corpus in one DuckDB file (or ":memory:"). Use as a context manager or call `close()`."""
+
+    def __init__(
+        self,
+        path: Path | str,
+        *,
+        memory_limit: str = "2GB",
+        threads: int | None = None,
+        checkpoint_threshold: str = "512MB",
+    ) -> None:
+        self.path = Path(path) if str(path) != ":memory:" else None
+        try:
+            if self.path is not None:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._con = duckdb.connect(str(path))
+            self._con.execute(f"SET memory_limit = '{memory_limit}'")
+            self._con.execute(f"SET threads = {int(threads or os.cpu_count() or 1)}")
+            self._con.execute("SET preserve_insertion_order = false")
+            # checkpoint (rewrite tables and indexes from the WAL) rarely during bulk ingest, and at close
+            self._con.execute(f"SET checkpoint_threshold = '{checkpoint_threshold}'")
+            for table, columns in TABLES.items():
+                self._con.execute(f"CREATE TABLE IF NOT EXISTS {table} ({columns})")
+        except duckdb.Error as exc:
+            raise StoreError(
+                f"cannot open the corpus database {path}: {exc}. Check the path and that no other "
+                "process holds it open for writing."
+            ) from exc
+        self._columns = {t: self._table_columns(t) for t in TABLES}
+
+    # -- life cycle --------------------------------------------------------------------------------------
+    def __enter__(self) -> DuckDBCorpus:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._con.close()
+
+    @property
+    def connection(self) -> duckdb.DuckDBPyConnection:
+        """The DuckDB connection in which the corpus tables are visible (for detectors and reports)."""
+        return self._con
+
+    def _table_columns(self, table: str) -> tuple[str, ...]:
+        rows = self._con.execute(f"SELECT name FROM pragma_table_info('{table}') ORDER BY cid").fetchall()
+        return tuple(str(r[0]) for r in rows)
+
+    # -- upserts -----------------------------------------------------------------------------------------
+    def upsert(self, batch: RecordBatch, *, stream: str | None = None) -> UpsertCounts:
+        """Store `batch` (and its cursor, under `stream` or the cursor's source) in one transaction."""
+        now = datetime.now(UTC)
+        incoming: list[tuple[str, pa.Table]] = [
+            ("accounts", at.accounts_table(batch.accounts)),
+            ("posts", at.posts_table(batch.posts)),
+            ("attachments", at.attachments_table(batch.posts)),
+            ("edges", at.edges_table(batch.edges)),
+            ("moderation", at.moderation_table(batch.moderation)),
+            ("media", at.media_table(batch.media)),
+            ("media_links", at.media_links_table(batch.media_links)),
+        ]
+        quarantine = at.quarantine_table(batch.quarantined, now=now)
+        counts: dict[str, TableCounts] = {}
+        self._con.execute("BEGIN TRANSACTION")
+        try:
+            for table, arrow in incoming:
+                counts[table] = self._merge(table, arrow)
+            quarantined = self._merge("quarantine", quarantine).inserted
+            if batch.cursor is not None:
+                self._write_cursor(batch.cursor, stream or batch.cursor.source, now)
+            self._con.execute("COMMIT")
+        except BaseException as exc:
+            self._con.execute("ROLLBACK")
+            if isinstance(exc, duckdb.Error):
+                raise StoreError(f"storing a batch of {batch.source} failed: {exc}") from exc
+            raise
+        return UpsertCounts(**counts, quarantined=quarantined)
+
+    def _merge(self, table: str, arrow: pa.Table) -> TableCounts:
+        """Insert new rows, update changed ones, count the unchanged; keyed by the table's primary key."""
+        if arrow.num_rows == 0:
+            return TableCounts()
+        keys = KEYS[table]
+        columns = [c for c in self._columns[table] if c in arrow.schema.names]
+        compared = [c for c in columns if c not in keys and c not in _FIRST_WRITE_ONLY]
+        on = " AND ".join(f"i.{_q(k)} = t.{_q(k)}" for k in keys)
+        same = " AND ".join(f"i.{_q(c)} IS NOT DISTINCT FROM t.{_q(c)}" for c in compared) or "TRUE"
+        col_list = ", ".join(_q(c) for c in columns)
+        self._con.register("incoming_rows", arrow)
+        try:
+            self._con.execute(
+                f"CREATE OR REPLACE TEMP TABLE staged_rows AS SELECT i.*, t.{_q(keys[0])} IS NULL AS is_new "
+                f"FROM incoming_rows i LEFT JOIN {table} t ON {on} WHERE t.{_q(keys[0])} IS NULL OR NOT ({same})"
+            )
+        finally:
+            self._con.unregister("incoming_rows")
+        row = self._con.execute(
+            "SELECT count(*) FILTER (is_new), count(*) FILTER (NOT is_new) FROM staged_rows"
+        )
+        new, changed = row.fetchone() or (0, 0)
+        if changed:
+            updates = ", ".join(f"{_q(c)} = excluded.{_q(c)}" for c in compared) or None
+            action = f"DO UPDATE SET {updates}" if updates else "DO NOTHING"
+            conflict = f"ON CONFLICT ({', '.join(_q(k) for k in keys)}) {action}"
+        else:
+            conflict = ""
+        if new or changed:
+            self._con.execute(
+                f"INSERT INTO {table} ({col_list}) SELECT {col_list} FROM staged_rows {conflict}"
+            )
+        self._con.execute("DROP TABLE staged_rows")
+        return TableCounts(inserted=int(new), updated=int(changed), unchanged=arrow.num_rows - new - changed)
+
+    # -- signals (derived tables) -------------------------------------------------------------------------
+    def upsert_signals(self, table: str, rows: pa.Table) -> TableCounts:
+        """Upsert derived rows (media hashes, matches, entities) into one of the signal tables."""
+        if table not in SIGNAL_TABLES:
+            raise StoreError(f"{table!r} is not a signal table; choose one of {', '.join(SIGNAL_TABLES)}")
+        try:
+            return self._merge(table, rows)
+        except duckdb.Error as exc:
+            raise StoreError(f"storing {rows.num_rows} rows into {table} failed: {exc}") from exc
+
+    def clear_signals(self, table: str) -> None:
+        """Empty a signal table (e.g. matches, before matching against a new bank version)."""
+        if table not in SIGNAL_TABLES:
+            raise StoreError(f"{table!r} is not a signal table; choose one of {', '.join(SIGNAL_TABLES)}")
+        self._con.execute(f"DELETE FROM {table}")
+
+    # -- cursors -----------------------------------------------------------------------------------------
+    def _write_cursor(self, cursor: Cursor, stream: str, now: datetime) -> None:
+        self._con.execute(
+            'INSERT INTO cursors (source, "offset", line, updated_at, position_source) VALUES (?, ?, ?, ?, ?) '
+            'ON CONFLICT (source) DO UPDATE SET "offset" = excluded."offset", line = excluded.line, '
+            "updated_at = excluded.updated_at, position_source = excluded.position_source",
+            [stream, cursor.offset, cursor.line, now, cursor.source],
+        )
+
+    def get_cursor(self, stream: str) -> Cursor | None:
+        row = self._con.execute(
+            'SELECT position_source, "offset", line FROM cursors WHERE source = ?', [stream]
+        ).fetchone()
+        if row is None:
+            return None
+        return Cursor(source=str(row[0] or stream), offset=int(row[1]), line=int(row[2]))
+
+    def set_cursor(self, cursor: Cursor, *, stream: str | None = None) -> None:
+        self._write_cursor(cursor, stream or cursor.source, datetime.now(UTC))
+
+    def clear_cursor(self, stream: str) -> None:
+        self._con.execute("DELETE FROM cursors WHERE source = ?", [stream])
+
+    # -- reads -------------------------------------------------------------------------------------------
+    def linked_media_refs(self, platform: str, refs: list[tuple[str, str]]) -> set[tuple[str, str]]:
+        if not refs:
+            return set()
+        wanted = pa.table({"ref_id": [r for r, _ in refs], "url": [u for _, u in refs]})
+        self._con.register("wanted_refs", wanted)
+        try:
+            rows = self._con.execute(
+                "SELECT l.ref_id, l.url FROM media_links l JOIN wanted_refs w "
+                "ON l.ref_id = w.ref_id AND l.url = w.url WHERE l.platform = ?",
+                [platform],
+            ).fetchall()
+        finally:
+            self._con.unregister("wanted_refs")
+        return {(str(r), str(u)) for r, u in rows}
+
+    def quarantined(self, *, limit: int | None = None) -> tuple[Quarantined, ...]:
+        sql = (
+            "SELECT source, line, record_id, field, reason, raw FROM quarantine ORDER BY source, line, reason"
+        )
+        rows = self._con.execute(sql + (f" LIMIT {int(limit)}" if limit is not None else "")).fetchall()
+        return tuple(
+            Quarantined(source=s, line=ln, record_id=rid, field=f, reason=r, raw=raw or "")
+            for s, ln, rid, f, r, raw in rows
+        )
+
+    def stats(self) -> CorpusStats:
+        sizes: list[TableSize] = []
+        for table in CORPUS_TABLES:
+            if "platform" in self._columns[table]:
+                sql = f"SELECT platform, count(*) FROM {table} GROUP BY platform ORDER BY platform"
+                sizes += [TableSize(table, str(p), int(n)) for p, n in self._con.execute(sql).fetchall()]
+            else:
+                (n,) = self._con.execute(f"SELECT count(*) FROM {table}").fetchone() or (0,)
+                sizes.append(TableSize(table, "", int(n)))
+        first, last = self._con.execute("SELECT min(created_at), max(created_at) FROM posts").fetchone() or (
+            None,
+            None,
+        )
+        reasons = self._con.execute(
+            "SELECT reason, count(*) AS n FROM quarantine GROUP BY reason ORDER BY n DESC, reason"
+        ).fetchall()
+        return CorpusStats(
+            sizes=tuple(sizes),
+            first_post_at=first,
+            last_post_at=last,
+            quarantine_by_reason=tuple(ReasonCount(str(r), int(n)) for r, n in reasons),
+        )
+
+    def checksum(self, table: str) -> str:
+        """A digest of a table's content, independent of row order (to prove that re-ingest changed nothing)."""
+        cols = ", ".join(_q(c) for c in self._columns[table] if c not in _FIRST_WRITE_ONLY)
+        row = self._con.execute(
+            f"SELECT count(*), coalesce(sum(hash({cols}) % 1000000007), 0) FROM {table}"
+        ).fetchone()
+        return f"{row[0]}:{row[1]}" if row else "0:0"
+
+    def export_parquet(self, directory: Path) -> tuple[Path, ...]:
+        directory.mkdir(parents=True, exist_ok=True)
+        written: list[Path] = []
+        for table in CORPUS_TABLES:
+            target = directory / f"{table}.parquet"
+            self._con.execute(f"COPY {table} TO '{target.as_posix()}' (FORMAT parquet)")
+            written.append(target)
+        return tuple(written)
+
+    # -- ingest runs -------------------------------------------------------------------------------------
+    def begin_run(self, source: str, connector: str) -> str:
+        run_id = uuid.uuid4().hex
+        self._con.execute(
+            "INSERT INTO ingest_runs (run_id, source, connector, started_at, status) VALUES (?, ?, ?, ?, ?)",
+            [run_id, source, connector, datetime.now(UTC), "running"],
+        )
+        return run_id
+
+    def end_run(self, run_id: str, *, status: str, posts: int, quarantined: int, elapsed_s: float) -> None:
+        self._con.execute(
+            "UPDATE ingest_runs SET finished_at = ?, status = ?, posts = ?, quarantined = ?, elapsed_s = ? "
+            "WHERE run_id = ?",
+            [datetime.now(UTC), status, posts, quarantined, elapsed_s, run_id],
+        )

@@ -1,0 +1,281 @@
+"""The action table: every coordination type as one `(account, key, ts, kind)` row, built in DuckDB SQL.
+
+Co-action detection needs only one question answered: which accounts did the same thing (shared a URL,
+reblogged a post, replied to a post, used a hashtag, posted the same text or image) close in time? Turning each
+post into rows of `(kind, key)` makes every coordination type the same join, so the engine in `coaction.py` has
+one code path for all of them.
+
+Rules that keep the table honest:
+- an empty key never produces an action (the QUT toolkit records a link-less post as the URL `''` and so links
+  every link-less post to every other; cordon does not);
+- URLs and replies are taken from original posts only, like the toolkit: a reblog repeats its original's links
+  and is counted once, as a reblog action;
+- one post gives one action per distinct `(kind, key)`.
+
+Near-duplicate text is MinHash over word shingles with LSH bands, computed vectorised: DuckDB hashes the
+shingles, NumPy takes the per-permutation minima over a whole batch with `minimum.reduceat`, and each band of
+the signature becomes a key, so two posts share a `near_text` key when their Jaccard similarity is high.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+
+from cordon.detectors.base import scalar
+
+ACTION_TABLE = "action"
+
+URL, DOMAIN, ENTITY, REPLY, REBLOG, HASHTAG, TEXT, NEAR_TEXT, MEDIA = (
+    "url",
+    "domain",
+    "entity",
+    "reply",
+    "reblog",
+    "hashtag",
+    "text",
+    "near_text",
+    "media",
+)
+ALL_KINDS: tuple[str, ...] = (URL, DOMAIN, ENTITY, REPLY, REBLOG, HASHTAG, TEXT, NEAR_TEXT, MEDIA)
+
+
+@dataclass(frozen=True, slots=True)
+class ActionConfig:
+    """Which key kinds to build, over which posts, and how text keys are made."""
+
+    kinds: tuple[str, ...] = ALL_KINDS
+    platform: str | None = None
+    start: datetime | None = None  # inclusive
+    end: datetime | None = None  # exclusive
+    min_text_chars: int = 40  # shorter texts ("thanks!", "lol") are too common to be evidence
+    shingle_words: int = 3
+    minhash_bands: int = 8
+    minhash_rows: int = 4  # bands x rows permutations; P(band hit) = J^rows, P(any) = 1 - (1 - J^rows)^bands
+    batch_posts: int = 200_000
+    seed: int = 20240501
+
+    def __post_init__(self) -> None:
+        unknown = set(self.kinds) - set(ALL_KINDS)
+        if unknown:
+            raise ValueError(f"unknown action kinds: {sorted(unknown)}")
+
+
+def _literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _where(config: ActionConfig) -> str:
+    """The post filter as SQL literals (a view cannot hold prepared parameters)."""
+    parts = ["true"]
+    if config.platform is not None:
+        parts.append(f"platform = {_literal(config.platform)}")
+    if config.start is not None:
+        parts.append(f"created_at >= {_literal(config.start.isoformat())}::TIMESTAMPTZ")
+    if config.end is not None:
+        parts.append(f"created_at < {_literal(config.end.isoformat())}::TIMESTAMPTZ")
+    return " AND ".join(parts)
+
+
+def has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    """True when a table or view of that name is visible on the connection."""
+    return scalar(con, "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]) > 0
+
+
+# The posts the action table is built from (platform and time filters applied once).
+_POSTS = """
+CREATE OR REPLACE TEMP VIEW _act_posts AS
+SELECT platform, id, account_id, epoch_us(created_at) AS ts, text, hashtags, urls, card_url,
+       reply_to_post_id, reblog_of_post_id, media_ids
+FROM posts
+WHERE {where}
+"""
+
+_URLS_FROM_POSTS = """
+SELECT platform, account_id, id, u AS key, ts FROM (
+    SELECT platform, account_id, id, ts, unnest(list_distinct(list_concat(
+        coalesce(urls, []), CASE WHEN coalesce(card_url, '') = '' THEN [] ELSE [card_url] END))) AS u
+    FROM _act_posts WHERE reblog_of_post_id IS NULL)
+WHERE coalesce(u, '') <> ''
+"""
+
+_URLS_FROM_ENTITIES = """
+SELECT p.platform, p.account_id, p.id, e.value AS key, p.ts
+FROM post_entities e JOIN _act_posts p ON p.platform = e.platform AND p.id = e.post_id
+WHERE e.kind = '{kind}' AND coalesce(e.value, '') <> '' AND p.reblog_of_post_id IS NULL
+"""
+
+_HOST = r"lower(regexp_extract(key, '^[A-Za-z][A-Za-z0-9+.-]*://(?:[^@/?#]*@)?([^/:?#]+)', 1))"
+
+_SELECTS: dict[str, str] = {
+    REPLY: """SELECT platform, account_id, id, reply_to_post_id, ts FROM _act_posts
+              WHERE coalesce(reply_to_post_id, '') <> '' AND reblog_of_post_id IS NULL""",
+    REBLOG: """SELECT platform, account_id, id, reblog_of_post_id, ts FROM _act_posts
+               WHERE coalesce(reblog_of_post_id, '') <> ''""",
+    HASHTAG: """SELECT platform, account_id, id, h, ts FROM (
+                  SELECT platform, account_id, id, ts, unnest(list_distinct(list_transform(
+                      coalesce(hashtags, []), lambda t: lower(t)))) AS h
+                  FROM _act_posts WHERE reblog_of_post_id IS NULL)
+                WHERE coalesce(h, '') <> ''""",
+    TEXT: """SELECT platform, account_id, id, md5(t), ts FROM (
+               SELECT platform, account_id, id, ts, trim(regexp_replace(text, '\\s+', ' ', 'g')) AS t
+               FROM _act_posts WHERE reblog_of_post_id IS NULL AND text IS NOT NULL)
+             WHERE length(t) >= $min_text_chars""",
+}
+
+_MEDIA_SHA = """
+SELECT p.platform, p.account_id, p.id, 'sha256:' || l.sha256, p.ts
+FROM (SELECT platform, account_id, id, ts, unnest(list_distinct(media_ids)) AS ref
+      FROM _act_posts WHERE reblog_of_post_id IS NULL) p
+JOIN media_links l ON l.platform = p.platform AND l.ref_id = p.ref
+"""
+
+_MEDIA_PDQ = """
+SELECT p.platform, p.account_id, p.id, 'pdq:' || h.value, p.ts
+FROM (SELECT platform, account_id, id, ts, unnest(list_distinct(media_ids)) AS ref
+      FROM _act_posts WHERE reblog_of_post_id IS NULL) p
+JOIN media_links l ON l.platform = p.platform AND l.ref_id = p.ref
+JOIN media_hashes h ON h.sha256 = l.sha256 AND h.algo = 'pdq' AND h.frame = 0
+"""
+
+_ENTITIES = """
+SELECT p.platform, p.account_id, p.id, e.kind || ':' || e.value, p.ts
+FROM post_entities e JOIN _act_posts p ON p.platform = e.platform AND p.id = e.post_id
+WHERE e.kind NOT IN ('url', 'domain', 'hashtag') AND coalesce(e.value, '') <> ''
+  AND p.reblog_of_post_id IS NULL
+"""
+
+
+def build_actions(
+    con: duckdb.DuckDBPyConnection, config: ActionConfig = ActionConfig(), table: str = ACTION_TABLE
+) -> int:
+    """(Re)create the temp table `table(platform, account, post_id, kind, key, ts)` and return its row count.
+
+    `ts` is epoch microseconds, so that window comparisons are exact integer arithmetic.
+    """
+    con.execute(_POSTS.format(where=_where(config)))
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {table} (platform VARCHAR, account VARCHAR, post_id VARCHAR, "
+        "kind VARCHAR, key VARCHAR, ts BIGINT)"
+    )
+    entities = has_table(con, "post_entities") and (
+        scalar(con, "SELECT count(*) FROM (SELECT 1 FROM post_entities WHERE kind = 'url' LIMIT 1)") > 0
+    )
+
+    def insert(kind: str, select: str, extra: dict[str, object] | None = None) -> None:
+        con.execute(
+            f"INSERT INTO {table} SELECT DISTINCT platform, account_id, id, '{kind}', key, ts "
+            f"FROM ({select}) s(platform, account_id, id, key, ts)",
+            extra or {},
+        )
+
+    url_select = _URLS_FROM_ENTITIES.format(kind="url") if entities else _URLS_FROM_POSTS
+    if URL in config.kinds:
+        insert(URL, url_select)
+    if DOMAIN in config.kinds:
+        if entities:
+            insert(DOMAIN, _URLS_FROM_ENTITIES.format(kind="domain"))
+        else:
+            host = f"regexp_replace({_HOST}, '^www\\.', '')"
+            insert(
+                DOMAIN, f"SELECT platform, account_id, id, {host}, ts FROM ({url_select}) WHERE {host} <> ''"
+            )
+    if ENTITY in config.kinds and has_table(con, "post_entities"):
+        insert(ENTITY, _ENTITIES)
+    for kind in (REPLY, REBLOG, HASHTAG):
+        if kind in config.kinds:
+            insert(kind, _SELECTS[kind])
+    if TEXT in config.kinds:
+        insert(TEXT, _SELECTS[TEXT], {"min_text_chars": config.min_text_chars})
+    if MEDIA in config.kinds and has_table(con, "media_links"):
+        insert(MEDIA, _MEDIA_SHA)
+        if has_table(con, "media_hashes"):
+            insert(MEDIA, _MEDIA_PDQ)
+    if NEAR_TEXT in config.kinds:
+        _insert_near_text(con, config, table)
+    return scalar(con, f"SELECT count(*) FROM {table}")
+
+
+_SHINGLES = """
+CREATE OR REPLACE TEMP TABLE _nd_src AS
+SELECT row_number() OVER () - 1 AS idx, platform, account_id, id, ts, sh FROM (
+    SELECT platform, account_id, id, ts,
+           [hash(array_to_string(t[i:i + $k - 1], ' ')) for i in range(1, len(t) - $k + 2)] AS sh
+    FROM (SELECT platform, account_id, id, ts,
+                 list_filter(string_split_regex(lower(text), '[^[:alnum:]_]+'), lambda w: w <> '') AS t
+          FROM _act_posts
+          WHERE reblog_of_post_id IS NULL AND length(text) >= $min_text_chars))
+WHERE len(sh) > 0
+"""
+
+
+def minhash_signatures(values: np.ndarray, offsets: np.ndarray, n_perm: int, seed: int) -> np.ndarray:
+    """MinHash signatures for many sets at once: set i is `values[offsets[i]:offsets[i+1]]` (uint64 hashes).
+
+    Each permutation is a multiply-add over all values of the batch and one `minimum.reduceat`; no Python
+    loop over sets. Returns an `(n_sets, n_perm)` uint64 array. Every set must be non-empty.
+    """
+    rng = np.random.default_rng(seed)
+    a = rng.integers(1, 2**63, size=n_perm, dtype=np.uint64) | np.uint64(1)
+    b = rng.integers(0, 2**63, size=n_perm, dtype=np.uint64)
+    starts = offsets[:-1].astype(np.int64)
+    out = np.empty((len(starts), n_perm), dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for j in range(n_perm):
+            h = values * a[j] + b[j]
+            h ^= h >> np.uint64(29)
+            out[:, j] = np.minimum.reduceat(h, starts)
+    return out
+
+
+def band_keys(signatures: np.ndarray, bands: int, rows: int) -> np.ndarray:
+    """One uint64 key per (set, band): the band's `rows` minima combined; equal bands give equal keys."""
+    n = signatures.shape[0]
+    sig = signatures[:, : bands * rows].reshape(n, bands, rows)
+    key = np.full((n, bands), np.uint64(0xCBF29CE484222325), dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for r in range(rows):
+            key = (key ^ sig[:, :, r]) * np.uint64(0x100000001B3)
+    return key
+
+
+def _insert_near_text(con: duckdb.DuckDBPyConnection, config: ActionConfig, table: str) -> None:
+    con.execute(_SHINGLES, {"k": config.shingle_words, "min_text_chars": config.min_text_chars})
+    total = scalar(con, "SELECT count(*) FROM _nd_src")
+    n_perm = config.minhash_bands * config.minhash_rows
+    for lo in range(0, total, config.batch_posts):
+        rel = con.sql(
+            "SELECT idx, sh FROM _nd_src WHERE idx >= $lo AND idx < $hi ORDER BY idx",
+            params={"lo": lo, "hi": lo + config.batch_posts},
+        )
+        batch = rel.to_arrow_table() if rel is not None else None
+        if batch is None or batch.num_rows == 0:
+            continue
+        lists = batch.column("sh").combine_chunks()
+        values = lists.flatten().to_numpy().astype(np.uint64, copy=False)
+        offsets = lists.offsets.to_numpy().astype(np.int64)
+        offsets -= offsets[0]
+        keys = band_keys(
+            minhash_signatures(values, offsets, n_perm, config.seed),
+            config.minhash_bands,
+            config.minhash_rows,
+        )
+        idx = batch.column("idx").to_numpy()
+        keys_table = pa.table(
+            {
+                "idx": np.repeat(idx, config.minhash_bands),
+                "band": np.tile(np.arange(config.minhash_bands, dtype=np.int32), len(idx)),
+                "bkey": keys.reshape(-1),
+            }
+        )
+        con.register("_nd_keys", keys_table)
+        con.execute(
+            f"INSERT INTO {table} SELECT DISTINCT s.platform, s.account_id, s.id, '{NEAR_TEXT}', "
+            "'b' || k.band || ':' || k.bkey, s.ts FROM _nd_keys k JOIN _nd_src s USING (idx)"
+        )
+        con.unregister("_nd_keys")
+    con.execute("DROP TABLE IF EXISTS _nd_src")

@@ -1,0 +1,1 @@
+"""Web UI (Jinja2 + htmx) entry point."""

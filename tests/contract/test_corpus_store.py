@@ -1,0 +1,183 @@
+"""Contract of every corpus store (DuckDB now; add PostgreSQL to STORES when it exists)."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from datetime import timedelta
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from cordon.corpus import CorpusStore, DuckDBCorpus
+from cordon.corpus.schema import CORPUS_TABLES
+from cordon.model import Cursor, Media, MediaLink, Platform, RecordBatch
+from tests.factories import (
+    EPOCH,
+    make_account,
+    make_batch,
+    make_edge,
+    make_moderation,
+    make_post,
+    make_quarantined,
+)
+
+StoreFactory = Callable[[Path], CorpusStore]
+
+
+def _duckdb(tmp: Path) -> CorpusStore:
+    return DuckDBCorpus(tmp / "corpus.duckdb", memory_limit="512MB", threads=1)
+
+
+STORES = [pytest.param(_duckdb, id="duckdb")]  # PostgreSQL: pytest.param(..., marks=pytest.mark.postgres)
+
+
+@pytest.fixture(params=STORES)
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[CorpusStore]:
+    instance = request.param(tmp_path)
+    yield instance
+    instance.close()
+
+
+def _content_digest(db: Path) -> dict[str, str]:
+    """Computed independently of the store: sorted rows of every table, hashed."""
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        digests = {}
+        for table in CORPUS_TABLES:
+            cols = [r[0] for r in con.execute(f"DESCRIBE {table}").fetchall() if r[0] != "first_seen"]
+            rows = sorted(repr(r) for r in con.execute(f"SELECT {', '.join(cols)} FROM {table}").fetchall())
+            digests[table] = f"{len(rows)}:" + hashlib.sha256("\n".join(rows).encode()).hexdigest()
+        return digests
+    finally:
+        con.close()
+
+
+def test_upsert_inserts_then_reupsert_changes_nothing(store: CorpusStore, tmp_path: Path) -> None:
+    batch = make_batch(5, quarantined=(make_quarantined(),), moderation=(make_moderation(),))
+    first = store.upsert(batch)
+    assert (first.posts.inserted, first.accounts.inserted, first.edges.inserted) == (5, 5, 4)
+    assert first.attachments.inserted == 5
+    assert first.moderation.inserted == 1
+    assert first.quarantined == 1
+    store.close()
+    before = _content_digest(tmp_path / "corpus.duckdb")
+    again = DuckDBCorpus(tmp_path / "corpus.duckdb")
+    second = again.upsert(batch)
+    again.close()
+    assert second.changed == 0
+    assert second.posts.unchanged == 5
+    assert second.quarantined == 0
+    assert _content_digest(tmp_path / "corpus.duckdb") == before
+
+
+def test_changed_record_is_updated_not_duplicated(store: CorpusStore) -> None:
+    post = make_post()
+    store.upsert(RecordBatch(source="s", posts=(post,)))
+    counts = store.upsert(RecordBatch(source="s", posts=(replace(post, text="edited"),)))
+    assert (counts.posts.inserted, counts.posts.updated, counts.posts.unchanged) == (0, 1, 0)
+    assert store.stats().rows("posts") == 1
+
+
+def test_same_key_twice_in_one_batch_keeps_the_last(store: CorpusStore) -> None:
+    account = make_account()
+    batch = RecordBatch(source="s", accounts=(account, replace(account, bio="newer")))
+    counts = store.upsert(batch)
+    assert counts.accounts.inserted == 1
+    assert store.stats().rows("accounts") == 1
+
+
+def test_edges_without_post_and_with_post_are_distinct(store: CorpusStore) -> None:
+    edge = make_edge()
+    counts = store.upsert(RecordBatch(source="s", edges=(edge, replace(edge, post_id="9"), edge)))
+    assert counts.edges.inserted == 2
+
+
+def test_cursor_is_stored_with_the_batch(store: CorpusStore) -> None:
+    assert store.get_cursor("export-a") is None
+    cursor = Cursor(source="statuses.jsonl", offset=1234, line=10)
+    store.upsert(make_batch(1, cursor=cursor), stream="export-a")
+    assert store.get_cursor("export-a") == cursor
+    store.set_cursor(Cursor(source="statuses.jsonl", offset=2000, line=20), stream="export-a")
+    assert store.get_cursor("export-a") == Cursor(source="statuses.jsonl", offset=2000, line=20)
+    store.clear_cursor("export-a")
+    assert store.get_cursor("export-a") is None
+
+
+def test_failed_batch_leaves_no_rows_and_no_cursor(store: CorpusStore) -> None:
+    bad_post = make_post(created_at=None)  # violates NOT NULL created_at
+    with pytest.raises(Exception):  # noqa: B017 - each store raises its own error type
+        store.upsert(make_batch(2, posts=(bad_post,), cursor=Cursor("x", 1, 1)), stream="x")
+    assert store.stats().rows("accounts") == 0
+    assert store.get_cursor("x") is None
+
+
+def test_quarantine_lists_file_line_field_reason(store: CorpusStore) -> None:
+    store.upsert(
+        RecordBatch(
+            source="s",
+            quarantined=(
+                make_quarantined(line=3, field="id", reason="missing"),
+                make_quarantined(
+                    line=None, record_id="m1", field="media", reason="too large", raw="x" * 10_000
+                ),
+            ),
+        )
+    )
+    listed = store.quarantined()
+    assert {(q.line, q.field, q.reason) for q in listed} == {
+        (3, "id", "missing"),
+        (None, "media", "too large"),
+    }
+    assert all(len(q.raw) <= 4096 for q in listed)
+    assert len(store.quarantined(limit=1)) == 1
+    assert {(r.reason, r.count) for r in store.stats().quarantine_by_reason} == {
+        ("missing", 1),
+        ("too large", 1),
+    }
+
+
+def test_stats_counts_per_platform_and_time_range(store: CorpusStore) -> None:
+    posts = (
+        make_post(created_at=EPOCH),
+        make_post(created_at=EPOCH + timedelta(hours=5)),
+        make_post(platform=Platform.X, created_at=EPOCH + timedelta(hours=1)),
+    )
+    store.upsert(RecordBatch(source="s", posts=posts))
+    stats = store.stats()
+    assert stats.rows("posts", "mastodon") == 2
+    assert stats.rows("posts", "x") == 1
+    assert stats.rows("posts") == 3
+    assert stats.first_post_at == EPOCH
+    assert stats.last_post_at == EPOCH + timedelta(hours=5)
+
+
+def test_media_and_links_are_upserted_and_found(store: CorpusStore) -> None:
+    sha = "ab" * 32
+    media = Media(sha256=sha, md5="0" * 32, sha1="1" * 40, size=3, mime="image/png")
+    link = MediaLink(
+        platform=Platform.MASTODON, ref_id="m1", sha256=sha, source="media/m1.png", url="https://f/m1.png"
+    )
+    counts = store.upsert(RecordBatch(source="s", media=(media, media), media_links=(link,)))
+    assert (counts.media.inserted, counts.media_links.inserted) == (1, 1)
+    found = store.linked_media_refs(
+        "mastodon", [("m1", "https://f/m1.png"), ("m1", "https://other"), ("m2", "x")]
+    )
+    assert found == {("m1", "https://f/m1.png")}
+
+
+def test_export_parquet_has_every_table(store: CorpusStore, tmp_path: Path) -> None:
+    store.upsert(make_batch(4))
+    files = store.export_parquet(tmp_path / "pq")
+    assert {f.stem for f in files} == set(CORPUS_TABLES)
+    rows = duckdb.sql(f"SELECT count(*) FROM '{tmp_path / 'pq' / 'posts.parquet'}'").fetchall()
+    assert rows == [(4,)]
+
+
+def test_ingest_runs_are_recorded(store: CorpusStore) -> None:
+    run = store.begin_run("export", "fake")
+    store.end_run(run, status="ok", posts=3, quarantined=0, elapsed_s=0.5)
+    assert isinstance(run, str)
+    assert len(run) == 32

@@ -1,0 +1,144 @@
+"""The action table: every key kind, no action from an empty key, and MinHash-LSH near-duplicate keys."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import duckdb
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from tests.factories import EPOCH, make_media_ref, make_post
+from tests.unit.detectors.world import corpus
+
+from cordon.detectors import actions
+from cordon.model import MediaLink, Platform
+
+P1 = "900001"
+P2 = "900002"
+P3 = "900003"
+P4 = "900004"
+P5 = "900005"
+T1 = "900006"
+T2 = "900007"
+T3 = "900008"
+N1 = "900009"
+N2 = "900010"
+N3 = "900011"
+N4 = "900012"
+LONG = "the community garden opens on saturday with free seedlings for every neighbour who comes along early"
+
+
+def _keys(con: duckdb.DuckDBPyConnection, kind: str) -> dict[str, set[str]]:
+    """post id -> keys of that kind."""
+    out: dict[str, set[str]] = {}
+    for post_id, key in con.execute("SELECT post_id, key FROM action WHERE kind = ?", [kind]).fetchall():
+        out.setdefault(post_id, set()).add(key)
+    return out
+
+
+def test_every_kind_and_no_action_from_an_empty_key() -> None:
+    ref = make_media_ref()
+    orig = make_post(text="", hashtags=())
+    posts = [
+        make_post(
+            id=P1,
+            text=f"  {LONG}\n ",
+            hashtags=("Garden", "garden", ""),
+            urls=("https://a.example/x?y=1", "https://a.example/x?y=1", ""),
+            media=(ref,),
+        ),
+        make_post(id=P2, text="", hashtags=(), urls=(), reply_to_post_id=orig.id),
+        make_post(id=P3, text="", hashtags=(), urls=("https://skipped.example/",), reblog_of_post_id=orig.id),
+        make_post(id=P4, text="", hashtags=(), urls=(), reply_to_post_id=""),
+        make_post(id=P5, text="short text", hashtags=(), urls=(), card_url="https://WWW.Card.example:8080/a"),
+    ]
+    link = MediaLink(Platform.MASTODON, ref.id, "ab" * 32, "test")
+    with corpus(posts=[orig, *posts], media_links=[link]) as con:
+        con.execute("INSERT INTO media_hashes VALUES (?, 'pdq', 0, 'f0f0', 100, NULL)", ["ab" * 32])
+        actions.build_actions(con)
+        assert _keys(con, "url") == {
+            P1: {"https://a.example/x?y=1"},
+            P5: {"https://WWW.Card.example:8080/a"},
+        }
+        assert _keys(con, "domain") == {P1: {"a.example"}, P5: {"card.example"}}
+        assert _keys(con, "hashtag") == {P1: {"garden"}}
+        assert _keys(con, "reply") == {P2: {orig.id}}
+        assert _keys(con, "reblog") == {P3: {orig.id}}  # the reblog's URL is not counted again
+        assert set(_keys(con, "text")) == {P1}  # "short text" is below min_text_chars
+        assert _keys(con, "media") == {P1: {"sha256:" + "ab" * 32, "pdq:f0f0"}}
+        assert set(_keys(con, "near_text")) == {P1}
+        assert con.execute("SELECT count(*) FROM action WHERE coalesce(key, '') = ''").fetchall() == [(0,)]
+
+
+def test_exact_text_ignores_whitespace_only() -> None:
+    posts = [
+        make_post(id=T1, text=LONG, hashtags=()),
+        make_post(id=T2, text=LONG.replace(" ", "  \n", 3), hashtags=()),
+        make_post(id=T3, text=LONG.upper(), hashtags=()),
+    ]
+    with corpus(posts=posts) as con:
+        actions.build_actions(con, actions.ActionConfig(kinds=(actions.TEXT,)))
+        keys = _keys(con, "text")
+    assert keys[T1] == keys[T2] != keys[T3]
+
+
+def test_near_duplicates_share_a_band_and_unrelated_texts_do_not() -> None:
+    other = "quarterly figures for the regional rail network show more passengers on weekday evening services"
+    posts = [
+        make_post(id=N1, text=LONG, hashtags=()),
+        make_post(id=N2, text=LONG.replace("free", "free!"), hashtags=()),  # same words after tokenising
+        make_post(id=N3, text=LONG + " and stay", hashtags=()),  # 15 of 17 shingles shared
+        make_post(id=N4, text=other, hashtags=()),
+    ]
+    with corpus(posts=posts) as con:
+        actions.build_actions(con, actions.ActionConfig(kinds=(actions.NEAR_TEXT,)))
+        keys = _keys(con, "near_text")
+    assert keys[N1] == keys[N2] and len(keys[N1]) == 8
+    assert keys[N1] & keys[N3]
+    assert not keys[N1] & keys[N4]
+
+
+def test_time_window_and_platform_filter() -> None:
+    posts = [
+        make_post(id=f"{800000 + i}", created_at=EPOCH + timedelta(days=i), hashtags=("tag",), text="")
+        for i in range(4)
+    ]
+    with corpus(posts=posts) as con:
+        config = actions.ActionConfig(
+            kinds=(actions.HASHTAG,), start=EPOCH + timedelta(days=1), end=EPOCH + timedelta(days=3)
+        )
+        actions.build_actions(con, config)
+        assert set(_keys(con, "hashtag")) == {"800001", "800002"}
+        actions.build_actions(con, actions.ActionConfig(kinds=(actions.HASHTAG,), platform="bluesky"))
+        assert _keys(con, "hashtag") == {}
+
+
+sets = st.lists(st.integers(0, 2**64 - 1), min_size=1, max_size=30)
+
+
+@settings(max_examples=100, deadline=None)
+@given(a=sets, b=sets)
+def test_minhash_is_a_min_over_the_set(a: list[int], b: list[int]) -> None:
+    """sig(A) ignores order and duplicates, and sig(A ∪ B) = min(sig(A), sig(B)) per permutation."""
+    values = np.array(a + a[::-1] + b + a + b, dtype=np.uint64)
+    n_a, n_b = len(a), len(b)
+    offsets = np.array([0, 2 * n_a, 2 * n_a + n_b, 3 * n_a + 2 * n_b])  # sets: A+A, B, A∪B
+    sig = actions.minhash_signatures(values, offsets, 16, seed=7)
+    alone = actions.minhash_signatures(np.array(a, dtype=np.uint64), np.array([0, n_a]), 16, seed=7)
+    assert (sig[0] == alone[0]).all()
+    assert (sig[2] == np.minimum(sig[0], sig[1])).all()
+
+
+def test_minhash_estimates_jaccard() -> None:
+    rng = np.random.default_rng(3)
+    base = rng.integers(0, 2**63, size=400, dtype=np.uint64)
+    other = np.concatenate([base[:300], rng.integers(0, 2**63, size=100, dtype=np.uint64)])  # J = 300/500
+    values = np.concatenate([base, other])
+    sig = actions.minhash_signatures(values, np.array([0, 400, 800]), 512, seed=1)
+    assert abs((sig[0] == sig[1]).mean() - 0.6) < 0.07
+    bands = actions.band_keys(sig, 8, 4)
+    assert bands.shape == (2, 8)
+    assert (
+        (bands[0] == bands[1]) == (sig[0, :32].reshape(8, 4) == sig[1, :32].reshape(8, 4)).all(axis=1)
+    ).all()

@@ -1,0 +1,47 @@
+"""Network expansion: PPR from the seeds takes in the accounts tied to them and leaves the rest out."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+from cordon.detectors import expansion
+from cordon.model import Platform
+
+
+def _ties(rows: list[tuple[str, str, str, float]]) -> pa.Table:
+    return pa.table(
+        {
+            "a": [min(r[0], r[1]) for r in rows],
+            "b": [max(r[0], r[1]) for r in rows],
+            "layer": [r[2] for r in rows],
+            "weight": [r[3] for r in rows],
+            "pivots": [[f"{r[2]}:{i}"] for i, r in enumerate(rows)],
+        },
+        schema=expansion.TIE_SCHEMA,
+    )
+
+
+def test_tight_group_around_seed_joins_and_loose_acquaintance_does_not() -> None:
+    seeds = ["s1", "s2"]
+    bots = [f"b{i}" for i in range(10)]
+    rows = [(b, s, "interaction", 3.0) for b in bots for s in seeds]  # every bot replies to both posters
+    rows += [(b, c, "co-reply", 1.0) for i, b in enumerate(bots) for c in bots[i + 1 :]]
+    # a benign community with one weak tie to one bot
+    town = [f"t{i}" for i in range(30)]
+    rows += [(a, b, "interaction", 2.0) for i, a in enumerate(town) for b in town[i + 1 : i + 4]]
+    rows += [("t0", "b0", "interaction", 0.7)]
+    members = expansion.expand(_ties(rows), seeds)
+    names = {m.account_id for m in members}
+    assert names >= set(seeds) | set(bots)
+    assert not names & set(town)
+    seed_flags = {m.account_id: m.seed for m in members}
+    assert seed_flags["s1"] and not seed_flags["b3"]
+    member = next(m for m in members if m.account_id == "b3")
+    assert member.ties and all("b3" in (t.a, t.b) for t in member.ties)
+    findings = list(expansion.member_findings(members, Platform.MASTODON))
+    assert {f.subjects[0].id for f in findings} == names - set(seeds)
+    assert all(f.evidence for f in findings)
+
+
+def test_no_seeds_no_members() -> None:
+    assert expansion.expand(_ties([("a", "b", "interaction", 1.0)]), []) == ()
