@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 DEMO_DIR ?= demo-out
 SEED ?= 7
 
-.PHONY: demo test lint typecheck check sysdeps bench-ingest bench-hash bench-match clean
+.PHONY: demo test lint typecheck check sysdeps bench-ingest bench-hash bench-match bench-colink bench-entities bench-detect eval clean
 
 # System packages that wheels or tests need (compilers, FFmpeg headers for vpdq/PyAV). Installed once, as root.
 SYSDEPS := g++ pkg-config libavcodec-dev libavformat-dev libavutil-dev libswscale-dev libavdevice-dev libavfilter-dev
@@ -31,10 +31,14 @@ venv: $(STAMP)
 demo: $(STAMP)
 	rm -rf $(DEMO_DIR)
 	$(CORDON) simulate $(DEMO_DIR)/world --seed $(SEED) --scale 0.1
-	$(CORDON) ingest $(DEMO_DIR)/world --db $(DEMO_DIR)/corpus.duckdb || [ $$? = 3 ]
-	$(CORDON) stats --db $(DEMO_DIR)/corpus.duckdb
+	$(CORDON) analyze $(DEMO_DIR)/world --bank $(DEMO_DIR)/world/bank.csv --out $(DEMO_DIR) || [ $$? = 3 ]
+	$(CORDON) doctor
 	@echo
-	@echo "demo results: world in $(DEMO_DIR)/world, corpus in $(DEMO_DIR)/corpus.duckdb"
+	@echo "demo results:"
+	@echo "  synthetic world (Mastodon export, bank.csv, truth.json): $(DEMO_DIR)/world"
+	@echo "  cases:   $(DEMO_DIR)/cases.json   (schema: docs/cases-json.md)"
+	@echo "  report:  $(DEMO_DIR)/report.html  (open it in a browser)"
+	@echo "  corpus:  $(DEMO_DIR)/corpus.duckdb (cordon stats --db $(DEMO_DIR)/corpus.duckdb)"
 
 test: $(STAMP)
 	CORDON_TEST_PG_URL=$$(scripts/ensure-postgres) $(PY) -m pytest -q -p no:cacheprovider
@@ -51,6 +55,18 @@ check: lint typecheck test
 
 bench-ingest: $(STAMP)
 	$(PY) benchmarks/bench_ingest.py
+
+bench-colink: $(STAMP)
+	$(PY) benchmarks/bench_colink.py
+
+bench-entities: $(STAMP)
+	$(PY) benchmarks/bench_entities.py
+
+bench-detect: $(STAMP)
+	$(PY) benchmarks/bench_detect.py
+
+eval: $(STAMP)
+	$(PY) benchmarks/eval_quality.py
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR) .pytest_cache .mypy_cache .ruff_cache
