@@ -23,7 +23,7 @@ sysdeps:
 $(STAMP): pyproject.toml | sysdeps
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[dev,x,video,serve,postgres]'
+	$(PY) -m pip install -q -e '.[dev,x,video,serve,postgres,hashsharing]'
 	touch $(STAMP)
 
 venv: $(STAMP)
@@ -55,6 +55,9 @@ check: lint typecheck test
 
 bench-ingest: $(STAMP)
 	$(PY) benchmarks/bench_ingest.py
+
+bench-hash: $(STAMP)
+	$(PY) benchmarks/bench_hash.py
 
 bench-colink: $(STAMP)
 	$(PY) benchmarks/bench_colink.py

@@ -18,7 +18,7 @@ from cordon.errors import BankError, HashError
 from cordon.model import Bank, BankCategory, HashAlgo, Match, MediaHash
 from cordon.signals.media.bank_formats import BankFormat, EntryColumns, read_bank_file
 from cordon.signals.media.banks import DEFAULT_PDQ_THRESHOLD, BankStore, BankVersion, ImportMode
-from cordon.signals.media.canary import canary_bank
+from cordon.signals.media.canary import canary_bank, check_canary
 from cordon.signals.media.hashing import HashedMedia, hash_many
 from cordon.signals.media.matcher import Matcher
 from cordon.signals.media.ncmec_hashsharing import BANK_SOURCE_PREFIX, fetch_ncmec_updates
@@ -133,7 +133,10 @@ def match_corpus(
     corpus: DuckDBCorpus, bank_file: Path, *, category: BankCategory = BankCategory.CHILD_SAFETY
 ) -> int:
     """Match every stored media hash of the corpus against the bank file (CSV, or ThreatExchange ``.te``);
-    replaces the corpus's ``matches`` table. Entries without a category get `category`. Returns the count."""
+    replaces the corpus's ``matches`` table. Entries without a category get `category`. Returns the count.
+
+    The built-in canary is matched first through the same matcher: if it is not found, `CanaryError` is
+    raised and nothing is written, so a broken matcher can never pass for a clean corpus."""
     fmt = BankFormat.TE if bank_file.suffix == ".te" else BankFormat.CSV
     columns = read_bank_file(bank_file, fmt, category=category)
     bank = Bank(
@@ -143,7 +146,8 @@ def match_corpus(
         version=1,
         source=str(bank_file),
     )
-    matcher = Matcher([(bank, columns)])
+    matcher = Matcher([(bank, columns), canary_bank()])
+    check_canary(matcher)  # a matcher that cannot find the canary must not report "no matches"
     con = corpus.connection
     hashes = [
         MediaHash(sha256=s, algo=HashAlgo(a), value=v, quality=q, frame=f)

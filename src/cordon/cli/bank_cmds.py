@@ -1,4 +1,4 @@
-"""`cordon bank import|list|export|diff|ncmec-sync`, `cordon match FILES...`, `cordon doctor`."""
+"""`cordon bank import|list|export|diff|ncmec-sync` and `cordon match FILES...`."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from typing import Annotated
 import typer
 
 from cordon.app import matching
-from cordon.app.doctor import run_doctor
 from cordon.errors import CanaryError, CordonError
 from cordon.model import BankCategory
 from cordon.signals.media.bank_formats import BankFormat, write_csv
@@ -35,10 +34,9 @@ BanksDir = Annotated[
 
 
 def register(app: typer.Typer) -> None:
-    """Register `cordon bank ...`, `cordon match` and `cordon doctor` on `app`."""
+    """Register `cordon bank ...` and `cordon match` on `app`."""
     app.add_typer(bank_app, name="bank")
     app.command("match")(match_command)
-    app.command("doctor")(doctor_command)
 
 
 def _fail(exc: CordonError) -> typer.Exit:
@@ -224,20 +222,3 @@ def match_command(
         raise typer.Exit(EXIT_MATCHED)
     if failed:
         raise typer.Exit(EXIT_SOME_FAILED)
-
-
-def doctor_command(banks: BanksDir = None) -> None:
-    """Check that hashing and matching work: versions, banks, and the built-in canary through the production
-    matcher. Exit 0 when healthy, 1 when anything is wrong (the reason is printed and logged)."""
-    report = run_doctor(BankStore(banks))
-    for name, version in report.versions:
-        typer.echo(f"{name:16} {version}")
-    typer.echo(f"banks: {len(report.banks)} ({report.entries} entries incl. the canary)")
-    for bank in report.banks:
-        typer.echo(f"  {bank.name} v{bank.version} {bank.category} threshold={bank.threshold}")
-    if report.canary is not None:
-        typer.echo(f"canary: ok (distance {report.canary.distance}, {report.canary.seconds * 1000:.0f} ms)")
-    for problem in report.problems:
-        typer.echo(f"FAIL: {problem}", err=True)
-    if not report.ok:
-        raise typer.Exit(1)

@@ -27,9 +27,17 @@ from cordon.cli import bank_cmds  # noqa: E402
 
 bank_cmds.register(app)
 
+from cordon.cli import doctor_cmds  # noqa: E402
+
+doctor_cmds.register(app)
+
 from cordon.cli import analyze_cmds  # noqa: E402
 
 analyze_cmds.register(app)
+
+from cordon.cli import sim_cmds  # noqa: E402
+
+sim_cmds.register(app)
 
 
 def main() -> None:

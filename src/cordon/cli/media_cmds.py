@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from cordon.errors import HashError
-from cordon.model import MediaKind
+from cordon.model import HashAlgo, MediaHash, MediaKind
 from cordon.signals.media.decode import HashMode
 from cordon.signals.media.hashing import HashedMedia, hash_many
 from cordon.signals.media.pdq import MIN_MATCH_QUALITY
@@ -63,10 +63,17 @@ def _as_line(result: HashedMedia) -> str:
             f"{result.source}\tsha256={result.media.sha256}\tmd5={result.media.md5}\tvpdq "
             f"frames={len(result.perceptual)} matchable={matchable}\tfirst={first.value}"
         )
+    frames = _frames(result)
+    animation = f"\tframes={len(frames)}" if frames else ""
     return (
         f"{result.source}\tsha256={result.media.sha256}\tmd5={result.media.md5}\t"
-        f"pdq={first.value}\tquality={first.quality}{flag}"
+        f"pdq={first.value}\tquality={first.quality}{flag}{animation}"
     )
+
+
+def _frames(result: HashedMedia) -> tuple[MediaHash, ...]:
+    """The per-frame (vPDQ) hashes: every frame of a video, or of an animated image."""
+    return tuple(h for h in result.perceptual if h.algo is HashAlgo.VPDQ)
 
 
 def _as_json(result: HashedMedia) -> str:
@@ -78,15 +85,16 @@ def _as_json(result: HashedMedia) -> str:
         "md5": result.media.md5,
         "size": result.media.size,
     }
-    if result.kind is MediaKind.VIDEO:
-        record["frame_count"] = len(result.perceptual)
-        record["frames"] = [
-            {"frame": h.frame, "quality": h.quality, "pdq": h.value, "timestamp_s": h.timestamp_s}
-            for h in result.perceptual
-        ]
-    else:
+    if result.kind is not MediaKind.VIDEO:
         pdq = result.perceptual[0]
         record["pdq"] = pdq.value
         record["quality"] = pdq.quality
         record["low_quality"] = (pdq.quality or 0) < MIN_MATCH_QUALITY
+    frames = _frames(result)
+    if frames:
+        record["frame_count"] = len(frames)
+        record["frames"] = [
+            {"frame": h.frame, "quality": h.quality, "pdq": h.value, "timestamp_s": h.timestamp_s}
+            for h in frames
+        ]
     return json.dumps(record)

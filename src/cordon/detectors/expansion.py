@@ -35,6 +35,8 @@ class ExpansionConfig:
     min_relative_score: float = 0.15  # member if its PPR score >= this x the median seed's score
     min_edge_weight: float = 0.5
     interaction_kinds: tuple[str, ...] = ("reply", "reblog", "quote", "mention")
+    # an interaction tie alone brings an account in only when it is repeated: ln(1 + 3 interactions)
+    min_interaction_weight: float = 1.386
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,10 +59,11 @@ class Member:
 
 
 def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    # fetchall, not fetchone: DuckDB keeps a partly fetched result open and then refuses `con.sql`
     found = con.execute(
         "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]
-    ).fetchone()
-    return bool(found and found[0])
+    ).fetchall()
+    return bool(found and found[0][0])
 
 
 _INTERACTIONS = """
@@ -113,6 +116,8 @@ WHERE platform = $platform
 """
 
 
+_INTERACTION_LAYERS = frozenset({"interaction"})
+
 TIE_SCHEMA = pa.schema(
     [("a", pa.string()), ("b", pa.string()), ("layer", pa.string()), ("weight", pa.float64()),
      ("pivots", pa.list_(pa.string()))]
@@ -136,7 +141,7 @@ def multiplex_ties(
         if "$max_df" in sql:
             query_params["max_df"] = config.max_entity_accounts
         used = {k: v for k, v in query_params.items() if f"${k}" in sql}
-        table = con.execute(sql, used).to_arrow_table()
+        table = con.sql(sql, params=used).to_arrow_table()
         if table is not None:
             tables.append(table.cast(TIE_SCHEMA))
     return pa.concat_tables(tables) if tables else TIE_SCHEMA.empty_table()
@@ -194,12 +199,38 @@ def expand(
         ties_of[a].append(tie)
         ties_of[b].append(tie)
     seed_set = set(seeds)
-    members = []
-    for name, value in zip(names, norm, strict=True):
-        relative = value / seed_level
-        if name in seed_set or relative >= config.min_relative_score:
-            members.append(Member(name, round(relative, 6), name in seed_set, tuple(ties_of[name][:5])))
+    relative = {name: value / seed_level for name, value in zip(names, norm, strict=True)}
+    candidates = {n for n, r in relative.items() if n in seed_set or r >= config.min_relative_score}
+    accepted = _corroborated(seed_set, candidates, ties_of, config.min_interaction_weight)
+    members = [
+        Member(name, round(relative[name], 6), name in seed_set, tuple(ties_of[name][:5]))
+        for name in accepted
+    ]
     return tuple(sorted(members, key=lambda m: (-m.score, m.account_id)))
+
+
+def _corroborated(
+    seeds: set[str], candidates: set[str], ties_of: dict[str, list[Tie]], min_interaction: float
+) -> set[str]:
+    """The candidates reachable from the seeds over corroborating ties.
+
+    Replying to, reblogging or mentioning a network account once or twice is what its audience does too (fans
+    of a hacked account reply to its old posts), so such interactions help the walk rank accounts but do not
+    bring one in on their own: a member needs a co-action, shared-entity, shared-media or evasion tie, or a
+    repeated interaction (a swarm bot replying to post after post), to a seed or to a member that has one.
+    Grown from the seeds outwards, so two outsiders cannot vouch for each other."""
+    accepted = set(seeds)
+    frontier = list(seeds)
+    while frontier:
+        name = frontier.pop()
+        for tie in ties_of.get(name, ()):
+            if tie.layer in _INTERACTION_LAYERS and tie.weight < min_interaction:
+                continue
+            other = tie.b if tie.a == name else tie.a
+            if other in candidates and other not in accepted:
+                accepted.add(other)
+                frontier.append(other)
+    return accepted
 
 
 def member_findings(members: Sequence[Member], platform: Platform) -> Iterator[Finding]:

@@ -45,3 +45,20 @@ def test_tight_group_around_seed_joins_and_loose_acquaintance_does_not() -> None
 
 def test_no_seeds_no_members() -> None:
     assert expansion.expand(_ties([("a", "b", "interaction", 1.0)]), []) == ()
+
+
+def test_audience_of_the_network_stays_out_unless_corroborated() -> None:
+    seeds = ["s1", "s2"]
+    bots = [f"b{i}" for i in range(6)]
+    rows = [(b, s, "interaction", 2.5) for b in bots for s in seeds]  # bots reply post after post
+    rows += [(b, c, "co-reply", 1.0) for i, b in enumerate(bots) for c in bots[i + 1 :]]
+    # two fans who replied once to each poster, and vouch for each other with a shared burst hashtag
+    rows += [(f, s, "interaction", 0.69) for f in ("f1", "f2") for s in seeds]
+    rows += [("f1", "f2", "co-hashtag", 3.0)]
+    # a third account shares a rare wallet with a seed: corroborated, so it joins on a single tie
+    rows += [("w1", "s1", "shared-entity", 2.0)]
+    baseline = expansion.expand(_ties(rows), seeds, expansion.ExpansionConfig(min_interaction_weight=0.0))
+    assert {"f1", "f2"} <= {m.account_id for m in baseline}  # the walk alone ranks the fans in
+    names = {m.account_id for m in expansion.expand(_ties(rows), seeds)}
+    assert names >= set(seeds) | set(bots) | {"w1"}
+    assert not names & {"f1", "f2"}

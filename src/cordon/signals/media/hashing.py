@@ -3,11 +3,11 @@ over a process pool (pdqhash holds the GIL, so threads would not help)."""
 
 from __future__ import annotations
 
-import hashlib
 import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,8 +17,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from cordon.errors import HashError
 from cordon.model import HashAlgo, Media, MediaHash, MediaKind
-from cordon.signals.media.decode import DEFAULT_MAX_PIXELS, HashMode
-from cordon.signals.media.pdq import MIN_MATCH_QUALITY, hash_image
+from cordon.signals.media.decode import DEFAULT_MAX_PIXELS, HashMode, is_animated
+from cordon.signals.media.exact import exact_hashes
+from cordon.signals.media.pdq import MIN_MATCH_QUALITY, hash_image, hash_timed_frames
 from cordon.signals.media.video import hash_video
 
 MediaSource = bytes | str | Path
@@ -31,8 +32,9 @@ _HEIF_BRANDS = (b"heic", b"heix", b"mif1", b"msf1", b"avif", b"heim", b"heis")
 
 @dataclass(frozen=True, slots=True)
 class HashedMedia:
-    """Everything cordon hashes from one media item: its exact hashes and its PDQ hash (one per frame for
-    video). `source` is the path or label it was read from."""
+    """Everything cordon hashes from one media item: its exact hashes and its perceptual hashes (the PDQ of
+    an image's first frame; one vPDQ hash per frame of a video or of an animation). `source` is the path or
+    label it was read from."""
 
     source: str
     kind: MediaKind
@@ -57,38 +59,50 @@ def sniff_kind(data: bytes) -> MediaKind:
     return MediaKind.IMAGE
 
 
-def exact_hashes_of(data: bytes, mime: str = "") -> Media:
-    """MD5, SHA-1, SHA-256 of the bytes (cordon.signals.media.exact when present)."""
-    try:
-        from cordon.signals.media.exact import exact_hashes  # noqa: PLC0415 - written alongside this module
-    except ImportError:  # pragma: no cover - exact.py ships with cordon
-        return Media(
-            sha256=hashlib.sha256(data).hexdigest(),
-            md5=hashlib.md5(data, usedforsecurity=False).hexdigest(),
-            sha1=hashlib.sha1(data, usedforsecurity=False).hexdigest(),
-            size=len(data),
-            mime=mime,
-        )
-    return exact_hashes(data, mime=mime)
-
-
 def hash_media(
     source: MediaSource,
     *,
     name: str | None = None,
     mode: HashMode | str = HashMode.FAST,
     max_pixels: int = DEFAULT_MAX_PIXELS,
+    animation_frames: bool = True,
 ) -> HashedMedia:
-    """Exact and perceptual hashes of one image or video (a path or its bytes). Raises `HashError`."""
+    """Exact and perceptual hashes of one image or video (a path or its bytes). Raises `HashError`.
+
+    An image gets one PDQ hash (its first frame). An animated GIF/WebP/PNG also gets one vPDQ hash per frame
+    when `animation_frames` is true, so that video rules (share of matching frames) apply to it; a video
+    gets its vPDQ frame hashes only.
+    """
     label, data = _read(source, name)
     kind = sniff_kind(data)
-    media = exact_hashes_of(data)
+    media = exact_hashes(data)
     if kind is MediaKind.VIDEO:
-        frames = hash_video(data, name=label)
+        # vpdq reads a file: hand it the path when there is one rather than a temporary copy of the bytes
+        video_source: bytes | Path = data if isinstance(source, bytes) else Path(source)
+        frames = hash_video(video_source, name=label, sha256=media.sha256)
         return HashedMedia(source=label, kind=kind, media=media, perceptual=frames)
-    pdq = hash_image(data, name=label, mode=mode, max_pixels=max_pixels)
-    image_hash = MediaHash(sha256=media.sha256, algo=HashAlgo.PDQ, value=pdq.hex, quality=pdq.quality)
-    return HashedMedia(source=label, kind=kind, media=media, perceptual=(image_hash,))
+    # a still image (the common case) takes `hash_image`, the path the canary proves
+    if not (animation_frames and is_animated(data)):
+        pdq = hash_image(data, name=label, mode=mode, max_pixels=max_pixels)
+        first = MediaHash(sha256=media.sha256, algo=HashAlgo.PDQ, value=pdq.hex, quality=pdq.quality)
+        return HashedMedia(source=label, kind=kind, media=media, perceptual=(first,))
+    timed = hash_timed_frames(data, name=label, mode=mode, max_pixels=max_pixels)
+    first_pdq = timed[0].pdq
+    first = MediaHash(sha256=media.sha256, algo=HashAlgo.PDQ, value=first_pdq.hex, quality=first_pdq.quality)
+    frames = tuple(
+        MediaHash(
+            sha256=media.sha256,
+            algo=HashAlgo.VPDQ,
+            value=f.pdq.hex,
+            quality=f.pdq.quality,
+            frame=f.frame,
+            timestamp_s=f.timestamp_s,
+        )
+        for f in timed
+    )
+    return HashedMedia(
+        source=label, kind=kind, media=media, perceptual=(first, *frames) if len(frames) > 1 else (first,)
+    )
 
 
 def hash_many(
@@ -121,8 +135,25 @@ def _run(
     if worker_count == 1:
         yield from map(_hash_one, jobs)
         return
-    with ProcessPoolExecutor(max_workers=worker_count) as pool:
-        yield from pool.map(_hash_one, jobs, chunksize=max(1, chunksize))
+    done = 0
+    try:
+        with ProcessPoolExecutor(max_workers=worker_count) as pool:
+            for result in pool.map(_hash_one, jobs, chunksize=max(1, chunksize)):
+                done += 1
+                yield result
+    except BrokenProcessPool:
+        # a decoder crashed its process (a native library on hostile input): hash what is left one file per
+        # process, so that only the file that crashes fails
+        for job in jobs[done:]:
+            yield _isolated(job)
+
+
+def _isolated(job: tuple[MediaSource, HashMode]) -> HashedMedia | HashError:
+    try:
+        with ProcessPoolExecutor(max_workers=1) as pool:
+            return pool.submit(_hash_one, job).result()
+    except BrokenProcessPool:
+        return HashError(f"{_label(job[0])}: the decoder crashed on this file; it cannot be hashed")
 
 
 def _hash_one(job: tuple[MediaSource, HashMode]) -> HashedMedia | HashError:
@@ -131,6 +162,12 @@ def _hash_one(job: tuple[MediaSource, HashMode]) -> HashedMedia | HashError:
         return hash_media(source, mode=mode)
     except HashError as exc:
         return exc
+    except Exception as exc:  # one bad file never stops the batch, whatever a library raises on it
+        return HashError(f"{_label(source)}: unexpected {type(exc).__name__} while hashing ({exc})")
+
+
+def _label(source: MediaSource) -> str:
+    return "<bytes>" if isinstance(source, bytes) else str(source)
 
 
 def _read(source: MediaSource, name: str | None) -> tuple[str, bytes]:

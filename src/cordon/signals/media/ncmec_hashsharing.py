@@ -76,9 +76,16 @@ def fetch_ncmec_updates(
     deleted: list[str] = []
     skipped = pages = 0
     max_ts = start_timestamp
+    links_seen: set[str] = set()
     try:
         for page in api.get_entries_iter(start_timestamp=start_timestamp, end_timestamp=end_timestamp):
             pages += 1
+            if page.next and page.next in links_seen:  # the client would follow it for ever
+                raise BankError(
+                    f"NCMEC hash sharing ({environment}): page {pages} links back to an earlier page "
+                    f"({page.next}); stopped, nothing imported"
+                )
+            links_seen.add(page.next)
             max_ts = max(max_ts, int(page.max_timestamp))
             for update in page.updates:
                 entry_id = f"{update.member_id}-{update.id}"

@@ -20,6 +20,7 @@ from cordon.signals.media.decode import (
     HashMode,
     decode_rgb,
     iter_frames_rgb,
+    iter_timed_frames_rgb,
 )
 
 MIN_MATCH_QUALITY = 50  # PDQ's and vPDQ's own rule: lower-quality hashes are not matched
@@ -82,6 +83,33 @@ def hash_image_frames(
         data, name=name, mode=HashMode(mode), max_pixels=max_pixels, max_frames=max_frames
     )
     return tuple(hash_rgb(frame) for frame in frames)
+
+
+@dataclass(frozen=True, slots=True)
+class FramePdq:
+    """The PDQ hash of one frame of an animation, with the frame's index and start time."""
+
+    frame: int
+    timestamp_s: float
+    pdq: PdqResult
+
+
+def hash_timed_frames(
+    data: bytes,
+    *,
+    name: str = "<bytes>",
+    mode: HashMode | str = HashMode.FAST,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    max_frames: int = DEFAULT_MAX_FRAMES,
+) -> tuple[FramePdq, ...]:
+    """`hash_image_frames` with each frame's index and start time; one decode of the header and of each
+    frame. The first entry is always `hash_image` of the same bytes."""
+    frames = iter_timed_frames_rgb(
+        data, name=name, mode=HashMode(mode), max_pixels=max_pixels, max_frames=max_frames
+    )
+    return tuple(
+        FramePdq(frame=i, timestamp_s=start, pdq=hash_rgb(image)) for i, (start, image) in enumerate(frames)
+    )
 
 
 def hamming_distance(hex_a: str, hex_b: str) -> int:

@@ -52,8 +52,18 @@ PAGE_2 = _page(
 )
 
 
+# the query of PAGE_1's `next` link, which the client must follow verbatim (a dict matches the whole query)
+NEXT_QUERY = {
+    "from": "2024-01-01T00:00:00Z",
+    "to": "2024-04-01T00:00:00Z",
+    "start": "2",
+    "size": "1",
+    "max": "2",
+}
+
+
 def _serve(httpserver: HTTPServer) -> None:
-    httpserver.expect_request("/v2/entries", query_string={"start": "2"}, method="GET").respond_with_data(
+    httpserver.expect_request("/v2/entries", query_string=NEXT_QUERY, method="GET").respond_with_data(
         PAGE_2, content_type="application/xml"
     )
     httpserver.expect_request("/v2/entries", method="GET").respond_with_data(
@@ -106,3 +116,14 @@ def test_http_errors_and_missing_credentials_are_named(httpserver: HTTPServer) -
         fetch_ncmec_updates("user", "", base_url=httpserver.url_for(""))
     with pytest.raises(ConfigError, match="environment"):
         fetch_ncmec_updates("user", "x", environment="Nowhere")
+
+
+def test_a_server_that_repeats_its_paging_link_is_stopped(httpserver: HTTPServer) -> None:
+    # every request gets PAGE_1, whose `next` link points at the same query again: without a guard the
+    # client's iterator would page for ever
+    httpserver.expect_request("/v2/entries", method="GET").respond_with_data(
+        PAGE_1, content_type="application/xml"
+    )
+    with pytest.raises(BankError, match="links back to an earlier page"):
+        fetch_ncmec_updates("user", "secret", base_url=httpserver.url_for(""))
+    assert len(httpserver.log) == 2

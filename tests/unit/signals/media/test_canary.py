@@ -10,11 +10,12 @@ import numpy as np
 import pdqhash
 import pytest
 
-from cordon.app.doctor import run_doctor
+from cordon.app.doctor import report_metrics, run_doctor, video_engine, watch
 from cordon.app.matching import load_matcher
 from cordon.errors import CanaryError
 from cordon.model import Bank, BankCategory
 from cordon.signals.media import hashing
+from cordon.signals.media import matcher as matcher_module
 from cordon.signals.media.bank_formats import EntryColumns
 from cordon.signals.media.banks import BankStore
 from cordon.signals.media.canary import (
@@ -147,3 +148,48 @@ def test_scheduler_thread_runs_and_stops() -> None:
         scheduler.stop()
     assert scheduler.metrics().checks >= 2
     assert scheduler.metrics().failures == 0
+
+
+def test_doctor_names_the_video_engine_that_will_run() -> None:
+    assert video_engine({"vpdq": "0.2.5", "av": "12"}) == "vpdq"
+    assert video_engine({"vpdq": "not installed", "av": "12"}).startswith("pyav")
+    assert video_engine({"vpdq": "not installed", "av": "not installed"}).startswith("none")
+
+
+def test_doctor_reports_a_matcher_that_cannot_be_built(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken_factory(hashes: np.ndarray, radius: int) -> object:
+        raise MemoryError("index allocation failed")
+
+    monkeypatch.setattr(matcher_module, "hamming_index", broken_factory)
+    report = run_doctor(BankStore(tmp_path))
+    assert not report.ok
+    assert "MemoryError: index allocation failed" in report.problems[0]
+    assert report_metrics(report).healthy is False
+
+
+def test_watch_counts_failures_and_writes_prometheus_text(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = BankStore(tmp_path / "banks")
+    metrics_file = tmp_path / "m.prom"
+    slept: list[float] = []
+    seen: list[bool] = []
+    final = watch(
+        store, interval_s=30, checks=2, metrics_path=metrics_file, on_check=lambda ok, _: seen.append(ok),
+        sleep=slept.append,
+    )  # fmt: skip
+    assert (final.checks, final.failures, final.healthy, seen, slept) == (2, 0, True, [True, True], [30])
+    monkeypatch.setattr(
+        hashing, "hash_image", lambda data, **_: PdqResult(hex=_shifted(CANARY_PDQ, 64), quality=90)
+    )
+    final = watch(store, interval_s=30, checks=3, metrics_path=metrics_file, sleep=slept.append)
+    assert (final.checks, final.failures, final.healthy) == (3, 3, False)
+    values = dict(
+        line.split(" ") for line in metrics_file.read_text().splitlines() if not line.startswith("#")
+    )
+    assert values["cordon_canary_healthy"] == "0"
+    assert values["cordon_canary_failures_total"] == "3"
+    assert "cordon_canary_last_success_timestamp_seconds" not in values
+    assert list(tmp_path.glob(".cordon-*")) == []  # the temporary file was renamed into place
