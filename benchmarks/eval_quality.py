@@ -45,7 +45,7 @@ def main() -> int:
     ap.add_argument("--worlds", nargs="+", default=DEFAULT_WORLDS, help="SEED:POSTS or SEED:POSTS:vary")
     ap.add_argument("--out", type=Path, default=Path("bench-out/eval"))
     args = ap.parse_args()
-    console = Console()
+    console = Console(width=240)
     goals = Goals()
     rows: list[tuple[str, Scores, float]] = []
     for spec in args.worlds:

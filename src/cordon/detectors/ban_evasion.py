@@ -6,11 +6,13 @@ similar handle and bio. Candidate pairs are found by blocking on those shared ke
 all new accounts with all suspended ones), then each pair is scored on the evidence it shares; the best
 suspended account above the threshold is the one a new account replaces.
 
-Reads `accounts`, `moderation`, `media_links` (avatars) and, when present, `account_entities`.
+Reads `accounts`, `moderation`, `media_links` (avatars) and, when present, `account_entities` and
+`post_entities` (rare entities only) and `coaction_pairs` (co-action neighbours).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -26,6 +28,10 @@ class EvasionConfig:
     max_gap_days: int = 45  # the new account is created within this many days after the action
     min_score: float = 0.5
     actions: tuple[str, ...] = ("suspend", "disable")
+    max_entity_accounts: int = (
+        10  # an entity carried by more accounts than this does not say which one returns
+    )
+    min_shared_neighbours: int = 3  # co-action neighbours two accounts must share to be compared on them
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +44,7 @@ class EvasionPair:
     shared_entities: tuple[str, ...]
     handle_similarity: float
     bio_similarity: float
+    neighbour_similarity: float = 0.0  # Jaccard of their co-action neighbours
 
 
 def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
@@ -69,6 +76,7 @@ avatar AS (
     SELECT substr(ref_id, 8) AS account_id, sha256 FROM media_links
     WHERE platform = $platform AND starts_with(ref_id, 'avatar:')
 ),
+avatar_n AS (SELECT sha256, count(*) AS n FROM avatar GROUP BY sha256),
 ents AS ({entities}),
 pairs_avatar AS (
     SELECT n.new_id, o.old_id FROM newish n
@@ -83,45 +91,80 @@ pairs_entity AS (
 pairs_handle AS (
     SELECT n.new_id, o.old_id FROM newish n JOIN old o ON substr(n.handle, 1, 4) = substr(o.handle, 1, 4)
 ),
+nb AS ({neighbours}),
+nb_size AS (SELECT account_id, count(*) AS n FROM nb GROUP BY account_id),
+pairs_neighbour AS (
+    SELECT n.new_id, o.old_id, count(*) AS shared_nb FROM newish n
+    JOIN nb bn ON bn.account_id = n.new_id JOIN nb bo ON bo.other = bn.other
+    JOIN old o ON o.old_id = bo.account_id
+    GROUP BY ALL HAVING count(*) >= $min_nb
+),
 pairs AS (
     SELECT DISTINCT new_id, old_id FROM (
         SELECT * FROM pairs_avatar UNION ALL SELECT * FROM pairs_entity UNION ALL SELECT * FROM pairs_handle
+        UNION ALL SELECT new_id, old_id FROM pairs_neighbour
     ) WHERE new_id <> old_id
 ),
 scored AS (
     SELECT p.new_id, p.old_id,
            date_diff('second', o.actioned_at, n.created_at) / 86400.0 AS gap_days,
-           EXISTS (SELECT 1 FROM avatar an JOIN avatar ao ON an.sha256 = ao.sha256
-                   WHERE an.account_id = p.new_id AND ao.account_id = p.old_id) AS shared_avatar,
+           (SELECT min(c.n) FROM avatar an JOIN avatar ao ON an.sha256 = ao.sha256
+            JOIN avatar_n c ON c.sha256 = an.sha256
+            WHERE an.account_id = p.new_id AND ao.account_id = p.old_id) AS avatar_accounts,
            (SELECT list(DISTINCT en.value ORDER BY en.value) FROM ents en JOIN ents eo ON en.value = eo.value
             WHERE en.account_id = p.new_id AND eo.account_id = p.old_id) AS shared_entities,
            jaro_winkler_similarity(n.handle, o.handle) AS handle_sim,
+           length(o.handle) >= 5 AND starts_with(n.handle, o.handle) AS handle_extends,
            CASE WHEN length(trim(n.bio)) = 0 OR length(trim(o.bio)) = 0 THEN 0.0 ELSE
              len(list_intersect(list_distinct(string_split_regex(lower(n.bio), '\\W+')),
                                 list_distinct(string_split_regex(lower(o.bio), '\\W+'))))::DOUBLE
              / greatest(1, len(list_distinct(list_concat(string_split_regex(lower(n.bio), '\\W+'),
                                                           string_split_regex(lower(o.bio), '\\W+')))))
-           END AS bio_sim
+           END AS bio_sim,
+           coalesce(pn.shared_nb / (sn.n + so.n - pn.shared_nb)::DOUBLE, 0.0) AS nb_sim
     FROM pairs p JOIN newish n USING (new_id) JOIN old o USING (old_id)
+    LEFT JOIN pairs_neighbour pn USING (new_id, old_id)
+    LEFT JOIN nb_size sn ON sn.account_id = p.new_id LEFT JOIN nb_size so ON so.account_id = p.old_id
     WHERE n.created_at > o.actioned_at
       AND n.created_at <= o.actioned_at + to_days($max_gap_days::INTEGER)
 )
-SELECT new_id, old_id, gap_days, shared_avatar, coalesce(shared_entities, []) AS shared_entities,
-       handle_sim, bio_sim
+SELECT new_id, old_id, gap_days, avatar_accounts, coalesce(shared_entities, []) AS shared_entities,
+       handle_sim, handle_extends, bio_sim, nb_sim
 FROM scored
 """
 
-_ENTITIES = (
-    "SELECT account_id, value FROM account_entities WHERE platform = $platform "
-    "AND kind NOT IN ('hashtag', 'price')"
+# identifying entities: in bios and posts, carried by few accounts (a network-wide invite names no one)
+_ENTITIES = """
+WITH e AS (
+    SELECT account_id, kind || ':' || value AS value FROM account_entities
+    WHERE platform = $platform AND kind NOT IN ('hashtag', 'price', 'domain')
+    UNION
+    SELECT account_id, kind || ':' || value FROM post_entities
+    WHERE platform = $platform AND kind NOT IN ('hashtag', 'price', 'domain')
 )
+SELECT account_id, value FROM e
+WHERE value IN (SELECT value FROM e GROUP BY value HAVING count(DISTINCT account_id) <= $max_ent)
+"""
 _NO_ENTITIES = "SELECT ''::VARCHAR AS account_id, ''::VARCHAR AS value WHERE false"
+# co-action neighbours (both directions of each pair), when the co-action engine has run
+_NEIGHBOURS = """
+SELECT a AS account_id, b AS other FROM coaction_pairs WHERE platform = $platform
+UNION SELECT b, a FROM coaction_pairs WHERE platform = $platform
+"""
+_NO_NEIGHBOURS = "SELECT ''::VARCHAR AS account_id, ''::VARCHAR AS other WHERE false"
 
 
-def _score(shared_avatar: bool, n_entities: int, handle_sim: float, bio_sim: float) -> float:
-    """Evidence adds up: an avatar or a shared wallet/invite is strong, a similar handle or bio is weak."""
-    score = 0.45 * shared_avatar + min(0.5, 0.25 * n_entities)
-    score += 0.2 * max(0.0, (handle_sim - 0.75) / 0.25) + 0.25 * bio_sim
+def _score(
+    avatar_accounts: int | None, n_entities: int, handle_sim: float, handle_extends: bool, bio_sim: float,
+    nb_sim: float, gap_days: float,
+) -> float:  # fmt: skip
+    """Evidence adds up. Strong: the same avatar when few accounts carry it (a wave's shared avatar says less
+    about which account came back), a shared rare wallet or invite, the old handle with a suffix. Weaker: a
+    similar handle or bio, acting with the same accounts as before (by overlap), and coming back soon."""
+    avatar = 0.0 if avatar_accounts is None else 0.45 if avatar_accounts <= 3 else 0.25
+    handle = 0.4 if handle_extends else 0.2 * max(0.0, (handle_sim - 0.75) / 0.25)
+    score = avatar + min(0.5, 0.25 * n_entities) + handle + 0.25 * bio_sim + 0.6 * nb_sim
+    score += 0.15 * math.exp(-max(gap_days, 0.0) / 7.0)
     return round(min(1.0, score), 4)
 
 
@@ -129,29 +172,58 @@ def find_pairs(
     con: duckdb.DuckDBPyConnection, platform: Platform, config: EvasionConfig = EvasionConfig()
 ) -> tuple[EvasionPair, ...]:
     """For every new account, the actioned account it most likely replaces (if any scores high enough)."""
-    sql = _SQL.replace("{entities}", _ENTITIES if _has_table(con, "account_entities") else _NO_ENTITIES)
-    rows = con.execute(
-        sql,
-        {"platform": str(platform), "actions": list(config.actions), "max_gap_days": config.max_gap_days},
-    ).fetchall()
-    best: dict[str, EvasionPair] = {}
-    for new_id, old_id, gap, avatar, shared, handle_sim, bio_sim in rows:
+    has_entities = _has_table(con, "account_entities") and _has_table(con, "post_entities")
+    sql = _SQL.replace("{entities}", _ENTITIES if has_entities else _NO_ENTITIES)
+    sql = sql.replace("{neighbours}", _NEIGHBOURS if _has_table(con, "coaction_pairs") else _NO_NEIGHBOURS)
+    params: dict[str, object] = {
+        "platform": str(platform),
+        "actions": list(config.actions),
+        "max_gap_days": config.max_gap_days,
+        "min_nb": config.min_shared_neighbours,
+    }
+    if has_entities:
+        params["max_ent"] = config.max_entity_accounts
+    rows = con.execute(sql, params).fetchall()
+    candidates: list[EvasionPair] = []
+    for new_id, old_id, gap, avatar_n, shared, handle_sim, extends, bio_sim, nb_sim in rows:
         pair = EvasionPair(
             new_account_id=new_id,
             old_account_id=old_id,
-            score=_score(bool(avatar), len(shared), float(handle_sim), float(bio_sim)),
+            score=_score(
+                None if avatar_n is None else int(avatar_n),
+                len(shared),
+                float(handle_sim),
+                bool(extends),
+                float(bio_sim),
+                float(nb_sim),
+                float(gap),
+            ),
             gap_days=round(float(gap), 2),
-            shared_avatar=bool(avatar),
+            shared_avatar=avatar_n is not None,
             shared_entities=tuple(shared),
             handle_similarity=round(float(handle_sim), 3),
             bio_similarity=round(float(bio_sim), 3),
+            neighbour_similarity=round(float(nb_sim), 3),
         )
-        if pair.score < config.min_score:
+        if pair.score >= config.min_score:
+            candidates.append(pair)
+    return _one_to_one(candidates)
+
+
+def _one_to_one(candidates: list[EvasionPair]) -> tuple[EvasionPair, ...]:
+    """Each new account replaces at most one actioned account and each actioned account is replaced by at
+    most one new account (a later return is the replacement's replacement): greedy by score, then by the
+    shorter gap. A wave of look-alike bots created after a suspension thus yields one link, not twenty."""
+    used_new: set[str] = set()
+    used_old: set[str] = set()
+    chosen = []
+    for pair in sorted(candidates, key=lambda p: (-p.score, p.gap_days, p.new_account_id, p.old_account_id)):
+        if pair.new_account_id in used_new or pair.old_account_id in used_old:
             continue
-        current = best.get(new_id)
-        if current is None or (pair.score, -pair.gap_days) > (current.score, -current.gap_days):
-            best[new_id] = pair
-    return tuple(sorted(best.values(), key=lambda p: (p.new_account_id, p.old_account_id)))
+        used_new.add(pair.new_account_id)
+        used_old.add(pair.old_account_id)
+        chosen.append(pair)
+    return tuple(sorted(chosen, key=lambda p: (p.new_account_id, p.old_account_id)))
 
 
 def describe(pair: EvasionPair) -> str:
@@ -165,6 +237,10 @@ def describe(pair: EvasionPair) -> str:
         facts.append(f"similar handle ({pair.handle_similarity:.2f})")
     if pair.bio_similarity >= 0.3:
         facts.append(f"similar bio ({pair.bio_similarity:.2f})")
+    if pair.neighbour_similarity > 0:
+        facts.append(
+            f"acts with the same accounts (co-action neighbours overlap {pair.neighbour_similarity:.2f})"
+        )
     return "; ".join(facts)
 
 

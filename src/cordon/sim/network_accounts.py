@@ -208,8 +208,12 @@ def build_network_accounts(
     share_avatar = rng.random(len(susp)) < 0.7
     share_links = rng.random(len(susp)) < 0.75
     share_handle = rng.random(len(susp)) < 0.55
-    none = ~(share_avatar | share_links | share_handle)
-    share_links |= none  # every evader keeps at least one tie its audience can follow
+    has_links = np.array([bool(links[int(s)]) for s in susp], dtype=bool)
+    none = ~(share_avatar | (share_links & has_links) | share_handle)
+    # every evader keeps at least one tie its audience can follow: its links if the old account had any,
+    # else its avatar
+    share_links |= none & has_links
+    share_avatar |= none & ~has_links
     old_avatars = [table.avatar[int(s)] for s in susp]
     is_poster = np.isin(susp, new_posters)
     ev_links = [

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import duckdb
 from tests.factories import EPOCH, make_account, make_moderation
 from tests.unit.detectors.world import corpus
 
@@ -45,3 +46,47 @@ def test_similar_handle_alone_is_not_enough() -> None:
     ban = make_moderation(account_id=old.id, created_at=EPOCH)
     with corpus([old, new], moderation=[ban]) as con:
         assert ban_evasion.find_pairs(con, M) == ()
+
+
+def _coaction_pairs(con: duckdb.DuckDBPyConnection, pairs: list[tuple[str, str]]) -> None:
+    con.execute(
+        "CREATE TEMP TABLE IF NOT EXISTS coaction_pairs (platform VARCHAR, a VARCHAR, b VARCHAR, kind VARCHAR, "
+        "weight DOUBLE, n_keys BIGINT, pivots VARCHAR[])"
+    )
+    for a, b in pairs:
+        con.execute(
+            "INSERT INTO coaction_pairs VALUES ('mastodon', ?, ?, 'reply', 3.0, 2, ['k'])",
+            [min(a, b), max(a, b)],
+        )
+
+
+def test_a_replacement_that_acts_with_the_same_accounts_is_linked() -> None:
+    """Nothing in the profile is shared, but the new account replies in the same swarms as the suspended one:
+    its co-action neighbours are the old account's (the design's "co-action neighbours" evidence)."""
+    old = make_account(handle="qwerty11", bio="", created_at=EPOCH - timedelta(days=20))
+    new = make_account(handle="zxcvbn42", bio="", created_at=EPOCH + timedelta(days=2))
+    stranger = make_account(handle="lmnop77", bio="", created_at=EPOCH + timedelta(days=2))
+    crew = [make_account(handle=f"crew{i}", created_at=EPOCH - timedelta(days=30)) for i in range(5)]
+    others = [make_account(handle=f"other{i}", created_at=EPOCH - timedelta(days=30)) for i in range(5)]
+    ban = make_moderation(account_id=old.id, created_at=EPOCH)
+    with corpus([old, new, stranger, *crew, *others], moderation=[ban]) as con:
+        _coaction_pairs(con, [(x, c.id) for x in (old.id, new.id) for c in crew])
+        # the stranger shares one neighbour with the old account: below min_shared_neighbours, not compared
+        _coaction_pairs(con, [(stranger.id, crew[0].id)] + [(stranger.id, o.id) for o in others])
+        pairs = ban_evasion.find_pairs(con, M)
+    assert [(p.new_account_id, p.old_account_id) for p in pairs] == [(new.id, old.id)]
+    assert pairs[0].neighbour_similarity == 1.0 and not pairs[0].shared_avatar
+    assert "co-action neighbours" in ban_evasion.describe(pairs[0])
+
+
+def test_a_wave_after_a_suspension_yields_one_link_not_one_per_bot() -> None:
+    """Five look-alike bots with the suspended account's (wave) avatar: the one that extends its handle and
+    came back first is its replacement; the others are not all claimed to replace it."""
+    old = make_account(handle="mossyhill42", bio="", created_at=EPOCH - timedelta(days=30))
+    ban = make_moderation(account_id=old.id, created_at=EPOCH)
+    heir = make_account(handle="mossyhill42_v2", bio="", created_at=EPOCH + timedelta(days=1))
+    wave = [make_account(handle=f"pebble{i}", bio="", created_at=EPOCH + timedelta(days=2)) for i in range(5)]
+    links = [_avatar(a.id, "c" * 64) for a in (old, heir, *wave)]
+    with corpus([old, heir, *wave], moderation=[ban], media_links=links) as con:
+        pairs = ban_evasion.find_pairs(con, M, ban_evasion.EvasionConfig(min_score=0.3))
+    assert [(p.new_account_id, p.old_account_id) for p in pairs] == [(heir.id, old.id)]
