@@ -27,6 +27,7 @@ class FloodConfig:
     min_lift: float = 3.0  # share of cluster posts with the tag / share of all posts with the tag
     min_day_share: float = 0.2  # cluster posts / all posts of the tag, on days the cluster uses it
     min_burst: float = 2.0  # or: the tag's daily volume on cluster days / its median on other days
+    min_author_share: float = 0.25  # or: this share of the cluster's posting accounts use it (author mass)
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +40,7 @@ class FloodedTag:
     day_share: float
     burst: float  # inf when the tag had no traffic outside the cluster's days
     days: int
+    author_share: float = 0.0  # cluster accounts using the tag / cluster accounts that post
 
     @property
     def hijacked(self) -> bool:
@@ -53,7 +55,11 @@ p AS (
            p.hashtags
     FROM posts p WHERE p.platform = $platform AND p.reblog_of_post_id IS NULL
 ),
-totals AS (SELECT count(*) AS n_all, count(*) FILTER (WHERE in_c) AS n_c FROM p),
+totals AS (
+    SELECT count(*) AS n_all, count(*) FILTER (WHERE in_c) AS n_c,
+           count(DISTINCT account_id) FILTER (WHERE in_c) AS authors_c
+    FROM p
+),
 tag_day AS (
     SELECT tag, day, count(*) AS n, count(*) FILTER (WHERE in_c) AS n_c FROM (
         SELECT p.account_id, p.day, p.in_c, lower(u.tag) AS tag
@@ -76,7 +82,7 @@ SELECT g.tag, g.total_c, a.n_authors, g.total,
        g.total_c / g.n_on_c_days AS day_share,
        CASE WHEN g.baseline IS NULL OR g.baseline = 0 THEN 'inf'::DOUBLE ELSE g.level_c_days / g.baseline END
          AS burst,
-       g.days_c
+       g.days_c, a.n_authors / greatest(1, (SELECT authors_c FROM totals)) AS author_share
 FROM per_tag g JOIN authors a USING (tag)
 ORDER BY g.tag
 """
@@ -97,7 +103,7 @@ def find_flooded(
     ).fetchall()
     tags = (
         FloodedTag(r[0], int(r[1]), int(r[2]), int(r[3]), round(float(r[4]), 3), round(float(r[5]), 3),
-                   float(r[6]), int(r[7]))
+                   float(r[6]), int(r[7]), round(float(r[8]), 3))
         for r in rows
     )  # fmt: skip
     return tuple(
@@ -105,7 +111,11 @@ def find_flooded(
         for t in tags
         if t.cluster_authors >= config.min_cluster_authors
         and t.lift >= config.min_lift
-        and (t.day_share >= config.min_day_share or t.burst >= config.min_burst)
+        and (
+            t.day_share >= config.min_day_share
+            or t.burst >= config.min_burst
+            or t.author_share >= config.min_author_share
+        )
     )
 
 
@@ -114,7 +124,8 @@ def describe(t: FloodedTag) -> str:
     burst = "no traffic before" if t.burst == float("inf") else f"{t.burst:.1f}x its baseline"
     return (
         f"#{t.tag}: {t.cluster_posts} of its {t.total_posts} posts by {t.cluster_authors} accounts of the "
-        f"network over {t.days} days; lift {t.lift:.1f}; {t.day_share:.0%} of its traffic on those days; "
+        f"network ({t.author_share:.0%} of its posting accounts) over {t.days} days; lift {t.lift:.1f}; "
+        f"{t.day_share:.0%} of its traffic on those days; "
         f"{burst}" + ("; an established tag, hijacked" if t.hijacked else "")
     )
 

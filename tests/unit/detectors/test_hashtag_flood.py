@@ -48,3 +48,31 @@ def test_flooded_and_hijacked_tags_found_organic_burst_not() -> None:
 def test_empty_cluster_floods_nothing() -> None:
     with corpus([make_account()], [make_post()]) as con:
         assert hashtag_flood.find_flooded(con, M, []) == ()
+
+
+def test_hot_innocent_tag_used_by_most_of_the_network_is_found_by_author_mass() -> None:
+    """A hot tag's own traffic drowns the network's posts day by day (no burst, small day share), but most of
+    the network's accounts use it far above its base rate: the aggregator is found by author mass."""
+    town = [make_account() for _ in range(400)]
+    net = [make_account() for _ in range(10)]
+    posts = []
+    for day in range(10):  # "mom": 40 posts a day from the town, every day
+        for i, a in enumerate(town):
+            tags = ("mom",) if i % 10 == 0 else ("news",)
+            posts.append(
+                make_post(account_id=a.id, hashtags=tags, created_at=EPOCH + timedelta(days=day, minutes=i))
+            )
+    for day in range(5, 10):  # 8 of the 10 network accounts add "mom": 8 of its 48 posts on those days
+        for i, a in enumerate(net):
+            tags = ("mom", "cd9x") if i < 8 else ("cd9x",)
+            posts.append(
+                make_post(account_id=a.id, hashtags=tags, created_at=EPOCH + timedelta(days=day, hours=5))
+            )
+    with corpus([*town, *net], posts) as con:
+        strict = hashtag_flood.FloodConfig(min_author_share=1.1)  # author mass off: burst and day share only
+        without = {t.tag for t in hashtag_flood.find_flooded(con, M, [a.id for a in net], strict)}
+        found = {t.tag: t for t in hashtag_flood.find_flooded(con, M, [a.id for a in net])}
+    assert "mom" not in without and "cd9x" in without
+    mom = found["mom"]
+    assert mom.hijacked and mom.author_share == 0.8 and mom.day_share < 0.2 and mom.burst < 2
+    assert "news" not in found
