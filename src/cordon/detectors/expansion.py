@@ -66,9 +66,10 @@ def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
     return bool(found and found[0][0])
 
 
+# weighted by the posts that carry them: a reply that also mentions its target is one interaction, not two
 _INTERACTIONS = """
 SELECT least(src_account_id, dst_account_id) AS a, greatest(src_account_id, dst_account_id) AS b,
-       'interaction' AS layer, ln(1 + count(*)) AS weight,
+       'interaction' AS layer, ln(1 + count(DISTINCT post_id)) AS weight,
        list(DISTINCT kind || ':' || post_id)[1:3] AS pivots
 FROM edges WHERE platform = $platform AND kind IN (SELECT unnest($kinds::VARCHAR[]))
   AND src_account_id <> dst_account_id
