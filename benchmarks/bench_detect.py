@@ -84,7 +84,7 @@ def main() -> int:
     if args.role == "analyze":
         child(args.world, args.out)
         return 0
-    console = Console()
+    console = Console(width=200)
     table = Table(title="full analysis (cordon analyze, fresh corpus, one process)")
     for col in ("posts", "median s", "goal s", "peak RSS GB", "cases", "child-safety", "slowest steps"):
         table.add_column(col, justify="left" if col == "slowest steps" else "right")
