@@ -62,6 +62,15 @@ def stream_key(connector: Connector, path: Path) -> str:
     return f"{connector.name}:{path.resolve()}"
 
 
+def _parts(connector: Connector, source: Path) -> list[tuple[Path, str]]:
+    """What is read under a cursor of its own: each file of an export directory (so that a file that grew
+    after a later one was read is read on from where it stopped), else the path itself."""
+    files = getattr(connector, "files", None)
+    if source.is_dir() and callable(files):
+        return [(file, stream_key(connector, file)) for file, _ in files(source)]
+    return [(source, stream_key(connector, source))]
+
+
 def default_media_dir(path: Path) -> Path | None:
     """An export's `media/` directory (beside a file, or inside a directory), when there is one."""
     candidate = (path if path.is_dir() else path.parent) / "media"
@@ -127,26 +136,29 @@ def _run(
     restart: bool,
     on_batch: Callable[[IngestProgress], None] | None,
 ) -> IngestReport:
-    stream = stream_key(connector, source)
+    parts = _parts(connector, source)
     if restart:
-        store.clear_cursor(stream)
-    start = store.get_cursor(stream)
+        for _, stream in parts:
+            store.clear_cursor(stream)
+    starts = [store.get_cursor(stream) for _, stream in parts]
+    start = next((c for c in starts if c is not None), None)
     run_id = store.begin_run(str(source), connector.name)
     started = time.perf_counter()
     counts = UpsertCounts()
     batches = posts_read = records_read = quarantined = 0
     status = "failed"
     try:
-        for batch in connector.read(source, start=start, batch_size=batch_size):
-            posts_read += len(batch.posts)
-            records_read += len(batch)
-            stored = resolver.resolve(batch) if resolver is not None else batch
-            quarantined += len(stored.quarantined)
-            counts += store.upsert(stored, stream=stream)
-            batches += 1
-            if on_batch is not None:
-                elapsed = time.perf_counter() - started
-                on_batch(IngestProgress(batches, posts_read, records_read, quarantined, elapsed))
+        for (part, stream), part_start in zip(parts, starts, strict=True):
+            for batch in connector.read(part, start=part_start, batch_size=batch_size):
+                posts_read += len(batch.posts)
+                records_read += len(batch)
+                stored = resolver.resolve(batch) if resolver is not None else batch
+                quarantined += len(stored.quarantined)
+                counts += store.upsert(stored, stream=stream)
+                batches += 1
+                if on_batch is not None:
+                    elapsed = time.perf_counter() - started
+                    on_batch(IngestProgress(batches, posts_read, records_read, quarantined, elapsed))
         status = "partial" if quarantined else "ok"
     finally:
         elapsed = time.perf_counter() - started

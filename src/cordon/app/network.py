@@ -148,8 +148,13 @@ def _dossier(
         ),
         media_queue=media_queue(con, platform, accounts) if child_safety else (),
         ties=tuple(
-            GraphTie(r["a"], r["b"], r["layer"], float(r["weight"]))
-            for r in ties.filter(inside).select(["a", "b", "layer", "weight"]).to_pylist()
+            sorted(
+                (
+                    GraphTie(r["a"], r["b"], r["layer"], round(float(r["weight"]), 6))
+                    for r in ties.filter(inside).select(["a", "b", "layer", "weight"]).to_pylist()
+                ),
+                key=lambda t: (-t.weight, t.a, t.b, t.layer),  # deterministic: the same corpus, the same file
+            )
         ),
         timeline=timeline(con, platform, accounts),
     )

@@ -70,7 +70,7 @@ def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
 _INTERACTIONS = """
 SELECT least(src_account_id, dst_account_id) AS a, greatest(src_account_id, dst_account_id) AS b,
        'interaction' AS layer, ln(1 + count(DISTINCT post_id)) AS weight,
-       list(DISTINCT kind || ':' || post_id)[1:3] AS pivots
+       list(DISTINCT kind || ':' || post_id ORDER BY kind || ':' || post_id)[1:3] AS pivots
 FROM edges WHERE platform = $platform AND kind IN (SELECT unnest($kinds::VARCHAR[]))
   AND src_account_id <> dst_account_id
 GROUP BY ALL
@@ -79,9 +79,9 @@ GROUP BY ALL
 _REPLY_POSTS = """
 SELECT least(p.account_id, t.account_id) AS a, greatest(p.account_id, t.account_id) AS b,
        'interaction' AS layer, ln(1 + count(*)) AS weight,
-       list(DISTINCT CASE WHEN p.reply_to_post_id IS NOT NULL THEN 'reply:' ELSE 'reblog:' END || t.id)[1:3]
-         AS pivots
-FROM posts p JOIN posts t ON t.platform = p.platform AND t.id = coalesce(p.reply_to_post_id, p.reblog_of_post_id)
+       list(DISTINCT pv ORDER BY pv)[1:3] AS pivots
+FROM posts p JOIN posts t ON t.platform = p.platform AND t.id = coalesce(p.reply_to_post_id, p.reblog_of_post_id),
+     LATERAL (SELECT CASE WHEN p.reply_to_post_id IS NOT NULL THEN 'reply:' ELSE 'reblog:' END || t.id AS pv)
 WHERE p.platform = $platform AND p.account_id <> t.account_id
 GROUP BY ALL
 """
@@ -92,7 +92,7 @@ kk AS (SELECT DISTINCT account_id, key FROM k WHERE account_id IS NOT NULL),
 kn AS (SELECT account_id, key, count(*) OVER (PARTITION BY key) AS n FROM kk),
 f AS (SELECT * FROM kn WHERE n BETWEEN 2 AND $max_df)
 SELECT x.account_id AS a, y.account_id AS b, '{layer}' AS layer, sum(2.0 / x.n) AS weight,
-       list(DISTINCT x.key)[1:3] AS pivots
+       list(DISTINCT x.key ORDER BY x.key)[1:3] AS pivots
 FROM f x JOIN f y ON x.key = y.key AND x.account_id < y.account_id
 GROUP BY ALL
 """
@@ -159,7 +159,8 @@ def expand(
     con.execute("CREATE TEMP TABLE seeds AS SELECT unnest($s::VARCHAR[]) AS id", {"s": list(seeds)})
     # the neighbourhood of the seeds, `hops` steps out, over ties strong enough to count
     con.execute(
-        "CREATE TEMP TABLE g AS SELECT a, b, sum(weight) AS w FROM ties GROUP BY a, b HAVING sum(weight) >= $m",
+        "CREATE TEMP TABLE g AS SELECT a, b, round(sum(weight), 9) AS w FROM ties GROUP BY a, b "
+        "HAVING sum(weight) >= $m",
         {"m": config.min_edge_weight},
     )
     con.execute("CREATE TEMP TABLE near AS SELECT id FROM seeds")
@@ -170,16 +171,16 @@ def expand(
         )
     full_strength = dict(
         con.execute(
-            "SELECT x, sum(w) FROM (SELECT a AS x, w FROM g UNION ALL SELECT b AS x, w FROM g) "
-            "WHERE x IN (SELECT id FROM near) GROUP BY x"
+            "SELECT x, round(sum(w), 9) FROM (SELECT a AS x, w FROM g UNION ALL SELECT b AS x, w FROM g) "
+            "WHERE x IN (SELECT id FROM near) GROUP BY x ORDER BY x"
         ).fetchall()
     )
     sub = con.execute(
-        "SELECT a, b, w FROM g WHERE a IN (SELECT id FROM near) AND b IN (SELECT id FROM near)"
+        "SELECT a, b, w FROM g WHERE a IN (SELECT id FROM near) AND b IN (SELECT id FROM near) ORDER BY a, b"
     ).fetchall()
     detail = con.execute(
         "SELECT a, b, layer, weight, pivots FROM ties WHERE a IN (SELECT id FROM near) "
-        "AND b IN (SELECT id FROM near) ORDER BY weight DESC"
+        "AND b IN (SELECT id FROM near) ORDER BY weight DESC, a, b, layer"
     ).fetchall()
     con.close()
     names = sorted({x for a, b, _ in sub for x in (a, b)} | set(seeds))
