@@ -203,7 +203,7 @@ def expand(
     seed_set = set(seeds)
     relative = {name: value / seed_level for name, value in zip(names, norm, strict=True)}
     candidates = {n for n, r in relative.items() if n in seed_set or r >= config.min_relative_score}
-    accepted = _corroborated(seed_set, candidates, ties_of, config.min_interaction_weight)
+    accepted = _corroborated(seed_set, candidates, ties_of, config)
     members = [
         Member(name, round(relative[name], 6), name in seed_set, tuple(ties_of[name][:5]))
         for name in accepted
@@ -212,7 +212,7 @@ def expand(
 
 
 def _corroborated(
-    seeds: set[str], candidates: set[str], ties_of: dict[str, list[Tie]], min_interaction: float
+    seeds: set[str], candidates: set[str], ties_of: dict[str, list[Tie]], config: ExpansionConfig
 ) -> set[str]:
     """The candidates reachable from the seeds over corroborating ties.
 
@@ -226,7 +226,10 @@ def _corroborated(
     while frontier:
         name = frontier.pop()
         for tie in ties_of.get(name, ()):
-            if tie.layer in _INTERACTION_LAYERS and tie.weight < min_interaction:
+            floor = (
+                config.min_interaction_weight if tie.layer in _INTERACTION_LAYERS else config.min_edge_weight
+            )
+            if tie.weight < floor:  # a meme shared by fifteen accounts vouches for no one
                 continue
             other = tie.b if tie.a == name else tie.a
             if other in candidates and other not in accepted:
