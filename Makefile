@@ -8,10 +8,10 @@ STAMP := $(VENV)/.installed
 DEMO_DIR ?= demo-out
 SEED ?= 7
 
-.PHONY: demo test lint typecheck check sysdeps bench-ingest bench-hash bench-match bench-colink bench-entities bench-detect eval clean
+.PHONY: demo test lint typecheck check sysdeps bench-ingest bench-hash bench-match bench-colink bench-entities bench-detect bench-serve eval clean
 
 # System packages that wheels or tests need (compilers, FFmpeg headers for vpdq/PyAV). Installed once, as root.
-SYSDEPS := g++ pkg-config libavcodec-dev libavformat-dev libavutil-dev libswscale-dev libavdevice-dev libavfilter-dev
+SYSDEPS := g++ pkg-config libavcodec-dev libavformat-dev libavutil-dev libswscale-dev libavdevice-dev libavfilter-dev chromium
 sysdeps:
 	@missing=""; for p in $(SYSDEPS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
@@ -67,6 +67,9 @@ bench-entities: $(STAMP)
 
 bench-detect: $(STAMP)
 	$(PY) benchmarks/bench_detect.py
+
+bench-serve: $(STAMP)
+	$(PY) benchmarks/bench_serve.py
 
 eval: $(STAMP)
 	$(PY) benchmarks/eval_quality.py

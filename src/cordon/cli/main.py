@@ -39,6 +39,10 @@ from cordon.cli import sim_cmds  # noqa: E402
 
 sim_cmds.register(app)
 
+from cordon.cli import serve_cmds  # noqa: E402
+
+serve_cmds.register(app)
+
 
 def main() -> None:
     app()

@@ -13,6 +13,7 @@ from sqlalchemy import (
     Boolean,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -51,6 +52,7 @@ class ApiTokenRow(Base):
     name: Mapped[str] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)  # 0002
 
 
 class CaseRow(Base):
@@ -65,6 +67,7 @@ class CaseRow(Base):
     latest_activity: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     imported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     dossier: Mapped[dict[str, object]] = mapped_column(JSON)  # the Dossier as in cases.json
+    __table_args__ = (Index("ix_cases_queue", "priority", "latest_activity"),)  # 0002
 
 
 class CaseEventRow(Base):
@@ -86,6 +89,7 @@ class MediaViewRow(Base):
     case_id: Mapped[str] = mapped_column(String(64))
     sha256: Mapped[str] = mapped_column(String(64))
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    __table_args__ = (Index("ix_media_views_reveal", "user_id", "case_id", "sha256", "at"),)  # 0002
 
 
 class AuditRow(Base):

@@ -1,0 +1,212 @@
+"""The web UI: server-rendered pages (Jinja2 templates of `cordon.web`), htmx for in-place fragments.
+
+Pages work without JavaScript (plain forms, POST-redirect-GET); with htmx a reveal swaps the blurred preview
+for the item in place. Forms carry the session's CSRF token in a hidden field, htmx sends it as a header
+(`hx-headers` on the body). The login form is protected by a double-submit token of its own.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+import threading
+from collections import OrderedDict
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
+
+from cordon.api.deps import LOGIN_CSRF_COOKIE, SESSION_COOKIE, ServiceDep, optional_caller, reader, writer
+from cordon.api.routes_auth import set_session_cookie
+from cordon.api.routes_cases import CaseId, Sha256, reveal_item
+from cordon.app.reporting import ROLE_COLOURS
+from cordon.app.service import CaseView, Service
+from cordon.model import CaseStatus
+from cordon.respond import oversight, review
+from cordon.respond.access import AuthError, CsrfError, Permission, Principal, require
+
+router = APIRouter(include_in_schema=False)
+MEMBERS_PER_PAGE = 100
+MEDIA_PER_PAGE = 48
+templates = Jinja2Templates(
+    env=Environment(loader=PackageLoader("cordon.web", "templates"), autoescape=select_autoescape())
+)
+
+QueueReader = Annotated[Principal, Depends(reader(Permission.QUEUE_READ))]
+CaseReader = Annotated[Principal, Depends(reader(Permission.CASE_READ))]
+AuditReader = Annotated[Principal, Depends(reader(Permission.AUDIT_READ))]
+Triager = Annotated[Principal, Depends(writer(Permission.CASE_TRIAGE))]
+RevealWriter = Annotated[Principal, Depends(writer(Permission.MEDIA_REVEAL))]
+AnyWriter = Annotated[Principal, Depends(writer(None))]
+
+
+def render(
+    request: Request, name: str, principal: Principal | None, status: int = 200, **ctx: object
+) -> Response:
+    context = {"me": principal, "P": Permission, **ctx}
+    return templates.TemplateResponse(request, name, context, status_code=status)
+
+
+def error_page(request: Request, status: int, message: str) -> Response:
+    return render(request, "error.html", None, status=status, status_code=status, message=message)
+
+
+def _safe_next(target: str) -> str:
+    return (
+        target if target.startswith("/") and not target.startswith("//") and "\\" not in target else "/queue"
+    )
+
+
+@router.get("/", response_class=RedirectResponse)
+def home() -> RedirectResponse:
+    return RedirectResponse("/queue", status_code=303)
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_form(request: Request, next: str = "/queue", failed: bool = False) -> Response:
+    token = secrets.token_urlsafe(24)
+    response = render(request, "login.html", None, login_csrf=token, next=_safe_next(next), failed=failed)
+    response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict", max_age=3600, path="/login",
+                        secure=request.app.state.service.settings.secure_cookies)  # fmt: skip
+    return response
+
+
+@router.post("/login")
+def login(
+    request: Request,
+    svc: ServiceDep,
+    name: Annotated[str, Form(max_length=128)],
+    password: Annotated[str, Form(max_length=1024)],
+    csrf: Annotated[str, Form(max_length=128)],
+    next: Annotated[str, Form(max_length=512)] = "/queue",
+) -> Response:
+    expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
+    if not expected or not hmac.compare_digest(expected, csrf):
+        raise CsrfError("the login form expired or came from elsewhere; load /login again")
+    try:
+        issued = svc.access.login(name, password)
+    except AuthError:
+        return RedirectResponse(f"/login?failed=1&next={_safe_next(next)}", status_code=303)
+    response = RedirectResponse(_safe_next(next), status_code=303)
+    set_session_cookie(response, svc, issued)
+    response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
+    return response
+
+
+@router.post("/logout")
+def logout(request: Request, svc: ServiceDep, principal: AnyWriter) -> Response:
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if principal.via == "session" and cookie:
+        svc.access.logout(cookie)
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+@router.get("/queue", response_class=HTMLResponse)
+def queue_page(
+    request: Request,
+    svc: ServiceDep,
+    principal: QueueReader,
+    status: Annotated[list[CaseStatus] | None, Query()] = None,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+) -> Response:
+    statuses = frozenset(status) if status else review.OPEN_WORK
+    page = review.queue(svc.store, statuses=statuses, limit=50, offset=offset)
+    return render(request, "queue.html", principal, page=page, statuses=sorted(statuses),
+                  all_statuses=list(CaseStatus))  # fmt: skip
+
+
+@router.get("/cases/{case_id}", response_class=HTMLResponse)
+def case_page(
+    request: Request,
+    case_id: CaseId,
+    svc: ServiceDep,
+    principal: CaseReader,
+    members: Annotated[int, Query(ge=1, le=100_000)] = MEMBERS_PER_PAGE,
+    media_offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+) -> Response:
+    view = svc.case_view(case_id, ties_limit=0)
+    mine = (
+        review.reveals_of(svc.store, principal.name, case_id)
+        if principal.can(Permission.MEDIA_REVEAL)
+        else ()
+    )
+    decisions = [d for d in review.Decision if principal.can(review.DECISION_PERMISSION[d])]
+    return render(
+        request, "case.html", principal, case=view, decisions=decisions, my_reveals=mine,
+        exposure=review.exposure_of(svc.store, principal.name), dossier_html=_dossier_html(svc, view, members),
+        response=oversight.response_records(svc.store, case_id),
+        media_page=view.media[media_offset : media_offset + MEDIA_PER_PAGE], media_offset=media_offset,
+        media_per_page=MEDIA_PER_PAGE,
+    )  # fmt: skip
+
+
+_DOSSIER_HTML: OrderedDict[tuple[int, str, datetime, int], Markup] = OrderedDict()
+_DOSSIER_LOCK = threading.Lock()
+
+
+def _dossier_html(svc: Service, view: CaseView, members: int) -> Markup:
+    """The sections of a case page that depend only on the imported dossier (graph, members, tags, entities,
+    evasion), rendered once per version of the case: they are the same for every reader."""
+    key = (id(svc), view.id, view.imported_at, members)
+    with _DOSSIER_LOCK:
+        if key in _DOSSIER_HTML:
+            _DOSSIER_HTML.move_to_end(key)
+            return _DOSSIER_HTML[key]
+    html = Markup(
+        templates.env.get_template("fragments/dossier.html").render(
+            case=view, pictures=svc.graphics(view.id), colours=ROLE_COLOURS, members_shown=members,
+            acc={a.account_id: a for a in view.accounts},
+        )
+    )  # fmt: skip
+    with _DOSSIER_LOCK:
+        _DOSSIER_HTML[key] = html
+        while len(_DOSSIER_HTML) > 64:
+            _DOSSIER_HTML.popitem(last=False)
+    return html
+
+
+@router.post("/cases/{case_id}/decide")
+def decide(
+    case_id: CaseId,
+    svc: ServiceDep,
+    principal: Triager,
+    decision: Annotated[review.Decision, Form()],
+    note: Annotated[str, Form(max_length=4000)] = "",
+) -> Response:
+    require(principal, review.DECISION_PERMISSION[decision])
+    review.decide(svc.store, case_id, decision, principal.name, note)
+    return RedirectResponse(f"/cases/{case_id}", status_code=303)
+
+
+@router.post("/ui/cases/{case_id}/media/{sha256}/reveal", response_class=HTMLResponse)
+def reveal_fragment(
+    request: Request, case_id: CaseId, sha256: Sha256, svc: ServiceDep, principal: RevealWriter
+) -> Response:
+    revealed = reveal_item(svc, principal, case_id, sha256)
+    name = "fragments/revealed.html" if request.headers.get("hx-request") else "revealed_page.html"
+    return render(request, name, principal, r=revealed)
+
+
+@router.get("/audit", response_class=HTMLResponse)
+def audit_page(
+    request: Request,
+    svc: ServiceDep,
+    principal: AuditReader,
+    subject: Annotated[str | None, Query(max_length=256, pattern=r"^[^\x00]*$")] = None,
+) -> Response:
+    entries = oversight.audit_page(svc.store, after=0, limit=10_000, subject=subject)[-500:]
+    return render(request, "audit.html", principal, entries=entries[::-1], verdict=svc.store.verify_audit(),
+                  exposure=svc.store.exposure(), subject=subject or "")  # fmt: skip
+
+
+@router.get("/whoami", response_class=HTMLResponse)
+def whoami(request: Request, principal: Annotated[Principal | None, Depends(optional_caller)]) -> Response:
+    if principal is None:
+        raise AuthError("log in first")
+    return render(request, "whoami.html", principal)

@@ -1,0 +1,153 @@
+"""Request and response bodies of the JSON API (pydantic models: validated, published in the OpenAPI spec).
+
+Records that already exist as typed dataclasses (the queue page, the case view, the dossier, audit entries)
+are returned as they are; pydantic derives their schema.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from cordon.respond.access import Permission, Role
+from cordon.respond.review import Decision
+
+Name = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9._-]{1,63}$", description="lower-case user name")]
+Note = Annotated[str, Field(max_length=4000, pattern=r"^[^\x00]*$")]
+Text = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[^\x00]+$")]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class LoginRequest(Strict):
+    name: Text
+    password: Annotated[str, Field(min_length=1, max_length=1024)]
+
+
+class UserOut(BaseModel):
+    name: str
+    roles: list[Role]
+    disabled: bool
+    created_at: datetime
+
+
+class SessionOut(BaseModel):
+    name: str
+    roles: list[Role]
+    csrf: str = Field(description="send it back in the X-CSRF-Token header of every state-changing request")
+    expires_at: datetime
+
+
+class MeOut(BaseModel):
+    name: str
+    roles: list[Role]
+    permissions: list[Permission]
+    via: str
+
+
+class NewUser(Strict):
+    name: Name
+    password: Annotated[str, Field(min_length=12, max_length=1024)]
+    roles: Annotated[list[Role], Field(min_length=1)]
+
+
+class RolesUpdate(Strict):
+    roles: list[Role]
+
+
+class TokenRequest(Strict):
+    name: Annotated[Text, Field(description="what the token is for")]
+    days: Annotated[int | None, Field(ge=1, le=3650, description="lifetime; null = until revoked")] = 90
+
+
+class TokenOut(BaseModel):
+    id: str
+    name: str
+    created_at: datetime
+    expires_at: datetime | None
+    revoked: bool
+
+
+class IssuedTokenOut(BaseModel):
+    token: str = Field(description="shown once: store it now")
+    info: TokenOut
+
+
+class DecisionRequest(Strict):
+    decision: Decision
+    note: Note = ""
+
+
+class EventOut(BaseModel):
+    case_id: str
+    seq: int
+    kind: str
+    actor: str
+    at: datetime
+    note: str
+
+
+class ImportOut(BaseModel):
+    added: int
+    updated: int
+    unchanged: int
+    rejected: list[str] = Field(description="cases left out, each naming the case and the field")
+
+
+class RevealOut(BaseModel):
+    case_id: str
+    sha256: str
+    actor: str
+    at: datetime
+    audit_seq: int
+    audit_hash: str
+    url: str = Field(description="GET it (same credentials) within `expires_at`; reveal again after that")
+    expires_at: datetime
+
+
+class ExposureOut(BaseModel):
+    reveals: dict[str, int] = Field(description="media items revealed, per user")
+
+
+class AuditEntryOut(BaseModel):
+    seq: int
+    at: datetime
+    actor: str
+    action: str
+    subject: str
+    detail: str
+    prev_hash: str
+    hash: str
+
+
+class VerdictOut(BaseModel):
+    ok: bool
+    entries: int
+    first_bad_seq: int | None
+    reason: str
+
+
+class StatsOut(BaseModel):
+    cases_by_status: dict[str, int]
+
+
+class ErrorOut(BaseModel):
+    detail: str = Field(description="what was refused and how to fix it")
+
+
+ERRORS: dict[int | str, dict[str, object]] = {
+    400: {"model": ErrorOut, "description": "refused: the message names the field or the rule"},
+    401: {"model": ErrorOut, "description": "not logged in, or the token is unknown, revoked or expired"},
+    403: {
+        "model": ErrorOut,
+        "description": "the caller's roles do not allow it, or the CSRF token is missing",
+    },
+    404: {"model": ErrorOut, "description": "no such case, media item or user"},
+    409: {"model": ErrorOut, "description": "the decision does not fit the case's status"},
+    413: {"model": ErrorOut, "description": "the request body is over the limit"},
+    503: {"model": ErrorOut, "description": "the state store is unavailable; retry"},
+}

@@ -1,0 +1,99 @@
+"""Read-only views for oversight: pages of the audit chain, and what was done about a case (preservations,
+actions, reports) as the state store records it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+
+from cordon.respond.audit import AuditEntry
+from cordon.respond.state.store import StateStore, utc
+from cordon.respond.state.tables import ActionRow, AuditRow, PreservationRow, ReportRow
+
+
+def audit_page(
+    store: StateStore, *, after: int = 0, limit: int = 100, subject: str | None = None
+) -> tuple[AuditEntry, ...]:
+    """Audit entries after sequence number `after` (oldest first), optionally about one subject."""
+    query = select(AuditRow).where(AuditRow.seq > after)
+    if subject is not None:
+        query = query.where(AuditRow.subject == subject)
+    with store.session() as s:
+        rows = s.scalars(query.order_by(AuditRow.seq).limit(limit)).all()
+        return tuple(
+            AuditEntry(
+                r.seq,
+                datetime.fromisoformat(r.at),
+                r.actor,
+                r.action,
+                r.subject,
+                r.detail,
+                r.prev_hash,
+                r.hash,
+            )
+            for r in rows
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class PreservationRecord:
+    id: str
+    mode: str
+    created_at: datetime
+    created_by: str
+    verified: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ActionRecord:
+    adapter: str
+    kind: str
+    target: str
+    dry_run: bool
+    status: str
+    at: datetime
+    actor: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReportRecord:
+    id: str
+    kind: str
+    status: str
+    external_id: str
+    created_at: datetime
+    created_by: str
+    approved_by: str
+
+
+@dataclass(frozen=True, slots=True)
+class ResponseRecords:
+    """What has been done about a case: preservations, actions, reports (newest first)."""
+
+    preservations: tuple[PreservationRecord, ...]
+    actions: tuple[ActionRecord, ...]
+    reports: tuple[ReportRecord, ...]
+
+
+def response_records(store: StateStore, case_id: str) -> ResponseRecords:
+    with store.session() as s:
+        pres = s.scalars(
+            select(PreservationRow)
+            .where(PreservationRow.case_id == case_id)
+            .order_by(PreservationRow.created_at.desc())
+        ).all()
+        acts = s.scalars(
+            select(ActionRow).where(ActionRow.case_id == case_id).order_by(ActionRow.at.desc()).limit(500)
+        ).all()
+        reps = s.scalars(
+            select(ReportRow).where(ReportRow.case_id == case_id).order_by(ReportRow.created_at.desc())
+        ).all()
+        return ResponseRecords(
+            tuple(PreservationRecord(p.id, p.mode, utc(p.created_at), p.created_by, p.verified_at is not None)
+                  for p in pres),
+            tuple(ActionRecord(a.adapter, a.kind, a.target, a.dry_run, a.status, utc(a.at), a.actor) for a in acts),
+            tuple(ReportRecord(r.id, r.kind, r.status, r.external_id, utc(r.created_at), r.created_by,
+                               r.approved_by) for r in reps),
+        )  # fmt: skip

@@ -1,0 +1,97 @@
+"""The review flow in a real browser (Debian's Chromium through Playwright) against a live service:
+log in, open the queue, open a case, see media blurred, reveal one item and find its audit entry (as the
+reviewer's receipt and on the auditor's page), then confirm the case."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from playwright.sync_api import Browser, Dialog, Page, expect
+from tests.e2e.browser.conftest import LiveService
+from tests.e2e.service_world import OPERATOR, PASSWORD
+
+A1 = "case-00000000000000a1"
+
+
+def log_in(page: Page, base: str, name: str, target: str = "/queue") -> None:
+    page.goto(base + target)
+    expect(page).to_have_url(f"{base}/login?next={target.replace('?', '%3F').replace('=', '%3D')}")
+    page.get_by_label("User name").fill(name)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page).to_have_url(base + target)
+
+
+def test_review_a_case_in_the_browser(live: LiveService, chromium: Browser, shots: Path) -> None:
+    context = chromium.new_context(viewport={"width": 1280, "height": 1000})
+    page = context.new_page()
+    log_in(page, live.url, OPERATOR)
+    rows = page.locator("table.queue tbody tr")
+    expect(rows).to_have_count(3)
+    expect(rows.first).to_contain_text("child-safety")
+    page.screenshot(path=shots / "1-queue.png", full_page=True)
+
+    page.get_by_role("link", name=A1).click()
+    expect(page).to_have_url(f"{live.url}/cases/{A1}")
+    expect(page.locator("#case-status")).to_have_text("open")
+    sha = live.world.cases[0].media_queue[0].sha256
+    figure = page.locator(f"#m-{sha}")
+    blurred = figure.locator("img")
+    expect(blurred).to_have_class("blurred")
+    assert "blur" in blurred.evaluate("img => getComputedStyle(img).filter")
+    assert blurred.evaluate("img => img.complete && img.naturalWidth > 0")  # the server's blurred preview
+    expect(page.locator("section svg").first).to_be_visible()  # network graph
+    page.screenshot(path=shots / "2-case-blurred.png", full_page=True)
+
+    dialogs: list[str] = []
+
+    def accept(dialog: Dialog) -> None:
+        dialogs.append(dialog.message)
+        dialog.accept()
+
+    page.on("dialog", accept)
+    figure.get_by_role("button", name="Reveal (logged)").click()
+    receipt = page.locator(f"#m-{sha} .audit-receipt")
+    expect(receipt).to_contain_text(f"revealed by {OPERATOR}")
+    assert dialogs and "logged" in dialogs[0]
+    seq = int(receipt.get_attribute("data-audit-seq") or 0)
+    revealed = page.locator(f"#m-{sha} img")
+    expect(revealed).to_have_class("greyscale")
+    for _ in range(100):  # (wait_for_function would need 'unsafe-eval', which the page's CSP forbids)
+        if revealed.evaluate("img => img.complete && img.naturalWidth > 0"):
+            break
+        page.wait_for_timeout(50)
+    assert revealed.evaluate("img => img.naturalWidth") == 96  # the item itself, at its own size
+    assert "grayscale" in revealed.evaluate("img => getComputedStyle(img).filter")
+    page.screenshot(path=shots / "3-revealed.png", full_page=True)
+    entry = next(e for e in live.world.service.store.audit_entries() if e.seq == seq)
+    assert (entry.actor, entry.action, entry.subject) == (OPERATOR, "media.reveal", f"media:{sha}")
+
+    # the auditor sees the same entry in the audit log page
+    auditor = chromium.new_context().new_page()
+    log_in(auditor, live.url, "auditor", "/audit")
+    row = auditor.locator("table.audit tr", has_text=f"media:{sha[:34]}")
+    expect(row.first).to_contain_text(OPERATOR)
+    expect(row.first.locator("td").first).to_have_text(str(seq))
+    expect(auditor.locator("p.verdict")).to_contain_text("intact")
+    auditor.screenshot(path=shots / "4-audit.png", full_page=True)
+
+    page.select_option("select[name=decision]", "confirm")
+    page.get_by_role("button", name="Record decision").click()
+    expect(page.locator("#case-status")).to_have_text("confirmed")
+    expect(page.locator("#events")).to_contain_text(f"confirm by {OPERATOR}")
+    page.screenshot(path=shots / "5-confirmed.png", full_page=True)
+    assert live.world.service.store.status(A1) == "confirmed"
+    context.close()
+
+
+def test_media_is_never_served_to_a_browser_without_a_session(live: LiveService, chromium: Browser) -> None:
+    page = chromium.new_page()
+    sha = live.world.cases[0].media_queue[0].sha256
+    for path in (f"/api/v1/cases/{A1}/media/{sha}", f"/api/v1/cases/{A1}/media/{sha}/preview"):
+        response = page.goto(live.url + path)
+        assert response is not None and response.status == 401
+        assert response.headers["content-type"].startswith("application/json")
+    page.goto(f"{live.url}/cases/{A1}")
+    expect(page).to_have_url(f"{live.url}/login?next=/cases/{A1}")
+    page.close()
