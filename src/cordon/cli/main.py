@@ -43,6 +43,10 @@ from cordon.cli import serve_cmds  # noqa: E402
 
 serve_cmds.register(app)
 
+from cordon.cli import respond_cmds  # noqa: E402
+
+respond_cmds.register(app)
+
 
 def main() -> None:
     app()
