@@ -23,7 +23,7 @@ sysdeps:
 $(STAMP): pyproject.toml | sysdeps
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[dev,x,video,serve,postgres,hashsharing]'
+	$(PY) -m pip install -q -e '.[dev,x,video,serve,postgres,hashsharing,index]'
 	touch $(STAMP)
 
 venv: $(STAMP)
@@ -55,6 +55,9 @@ check: lint typecheck test
 
 bench-ingest: $(STAMP)
 	$(PY) benchmarks/bench_ingest.py
+
+bench-match: $(STAMP)
+	$(PY) benchmarks/bench_match.py
 
 bench-hash: $(STAMP)
 	$(PY) benchmarks/bench_hash.py
