@@ -164,6 +164,17 @@ def _first_content(buf: bytes, start: int, f: IO[bytes]) -> int | None:
     return None
 
 
+def has_records(path: Path) -> bool:
+    """False for an empty file, a file of blank lines or an empty JSON array (an account with no followers)."""
+    try:
+        next(iter_records(path))
+    except StopIteration:
+        return False
+    except BadArrayEnd:
+        return True
+    return True
+
+
 class BadArrayEnd(Exception):  # noqa: N818 - a signal to the connector, which quarantines it
     """A top-level array that is not closed, or that has content after it: every whole element before it
     has been yielded; `offset` is where reading can resume (past the bad end)."""

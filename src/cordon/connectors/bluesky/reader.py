@@ -228,7 +228,7 @@ class JetstreamConnector:
     def read(
         self, path: Path, *, start: Cursor | None = None, batch_size: int = 10_000
     ) -> Iterator[RecordBatch]:
-        if path.is_file() and not is_jetstream_file(path) and _has_records(path):
+        if path.is_file() and not is_jetstream_file(path) and lines.has_records(path):
             raise UnknownFormatError(
                 f"{path}: not Bluesky Jetstream events (JSON Lines of {{did, time_us, kind, commit}}); "
                 "pass --format to choose another"
@@ -241,17 +241,6 @@ class JetstreamConnector:
         for idx, file in enumerate(files[skip_to:], start=skip_to):
             resume = start if start is not None and idx == skip_to and start.source == str(file) else None
             yield from _read_file(file, reader, resume, batch_size, self.progress)
-
-
-def _has_records(path: Path) -> bool:
-    """False for an empty file (or one of blank lines)."""
-    try:
-        next(lines.iter_records(path))
-    except StopIteration:
-        return False
-    except lines.BadArrayEnd:
-        return True
-    return True
 
 
 def _read_file(

@@ -127,17 +127,6 @@ def record_kind(path: Path) -> str | None:
     return None
 
 
-def has_records(path: Path) -> bool:
-    """False for an empty file or an empty JSON array (an account with no followers, say)."""
-    try:
-        next(lines.iter_records(path))
-    except StopIteration:
-        return False
-    except lines.BadArrayEnd:
-        return True
-    return True
-
-
 _BY_KIND = {
     "status": _status_handler,
     "account": _account_handler,
@@ -165,7 +154,7 @@ class MastodonConnector:
         if path.is_dir():
             return [(path / n, _BY_EXPORT_NAME[n]) for n in EXPORT_FILES if (path / n).is_file()]
         kind = record_kind(path)
-        if kind is None and path.is_file() and not has_records(path):
+        if kind is None and path.is_file() and not lines.has_records(path):
             return []  # nothing to read: an empty list is valid API output of any kind
         if kind is None:
             raise UnknownFormatError(

@@ -88,17 +88,6 @@ def file_kind(path: Path) -> str | None:
     return None
 
 
-def _has_records(path: Path) -> bool:
-    """False for an empty file or an empty JSON array."""
-    try:
-        next(lines.iter_records(path))
-    except StopIteration:
-        return False
-    except lines.BadArrayEnd:
-        return True
-    return True
-
-
 def _flatten(page: dict[str, Any]) -> list[Any]:
     try:
         from twarc.expansions import ensure_flattened  # noqa: PLC0415 - optional: only pages need it
@@ -242,7 +231,7 @@ class XConnector:
         self, path: Path, *, start: Cursor | None = None, batch_size: int = 10_000
     ) -> Iterator[RecordBatch]:
         files = self.files(path)
-        if path.is_file() and file_kind(path) is None and _has_records(path):
+        if path.is_file() and file_kind(path) is None and lines.has_records(path):
             raise UnknownFormatError(
                 f"{path}: not X API v2 JSON as twarc2 saves it (response pages with `data` and "
                 "`includes`, or flattened tweets); pass --format to choose another"
