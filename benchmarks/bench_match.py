@@ -114,7 +114,7 @@ def run(kind: str, n: int, n_queries: int, repeat: int, sample: int, console: Co
     t = time.perf_counter()
     lims, _dist, ids = flat.range_search(sub, RADIUS + 1)  # faiss keeps distances < radius
     fqps = sample / (time.perf_counter() - t)
-    fq = np.repeat(np.arange(sample), np.diff(lims))
+    fq = np.repeat(np.arange(sample), np.diff(lims).astype(np.int64))
     frecall = len(_pairs(fq, ids) & _pairs(truth.query, truth.entry)) / max(1, len(truth.query))
     rows.append([kind, f"{n:,}", "faiss IndexBinaryFlat", f"{fbuild:.1f}", f"({frss:,.0f})", f"{fqps:,.0f}",
                  f"{frecall:.4f}", f"{sample} sampled", ""])  # fmt: skip
