@@ -102,6 +102,7 @@ def settings_for_tests(state_url: str, tmp_path: Path, **overrides: object) -> S
     """Settings for tests: plain-HTTP cookies and cheap argon2 parameters (the algorithm is the same)."""
     base = {
         "state_url": state_url, "blobs": str(tmp_path / "blobs"), "evidence_dir": str(tmp_path / "evidence"),
+        "exports_dir": str(tmp_path / "exports"),
         "signing_key": str(tmp_path / "keys" / "ed25519.pem"), "secure_cookies": False,
         "argon2_time_cost": 1, "argon2_memory_kib": 8192,
     }  # fmt: skip

@@ -23,11 +23,14 @@ from markupsafe import Markup
 from cordon.api.deps import LOGIN_CSRF_COOKIE, SESSION_COOKIE, ServiceDep, optional_caller, reader, writer
 from cordon.api.routes_auth import set_session_cookie
 from cordon.api.routes_cases import CaseId, Sha256, reveal_item
+from cordon.app import response as app_response
 from cordon.app.reporting import ROLE_COLOURS
 from cordon.app.service import CaseView, Service
 from cordon.model import CaseStatus
 from cordon.respond import oversight, review
 from cordon.respond.access import AuthError, CsrfError, Permission, Principal, require
+from cordon.respond.actions import Verb
+from cordon.respond.holds import HoldKind
 
 router = APIRouter(include_in_schema=False)
 MEMBERS_PER_PAGE = 100
@@ -140,7 +143,8 @@ def case_page(
     return render(
         request, "case.html", principal, case=view, decisions=decisions, my_reveals=mine,
         exposure=review.exposure_of(svc.store, principal.name), dossier_html=_dossier_html(svc, view, members),
-        response=oversight.response_records(svc.store, case_id),
+        response=oversight.response_records(svc.store, case_id), holds=app_response.holds_of(svc.store, case_id),
+        verbs=list(Verb), hold_kinds=list(HoldKind),
         media_page=view.media[media_offset : media_offset + MEDIA_PER_PAGE], media_offset=media_offset,
         media_per_page=MEDIA_PER_PAGE,
     )  # fmt: skip

@@ -7,11 +7,13 @@ are returned as they are; pydantic derives their schema.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from cordon.respond.access import Permission, Role
+from cordon.respond.actions import Verb
+from cordon.respond.holds import HoldKind
 from cordon.respond.review import Decision
 
 Name = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9._-]{1,63}$", description="lower-case user name")]
@@ -151,3 +153,96 @@ ERRORS: dict[int | str, dict[str, object]] = {
     413: {"model": ErrorOut, "description": "the request body is over the limit"},
     503: {"model": ErrorOut, "description": "the state store is unavailable; retry"},
 }
+
+
+# -- response: evidence, gate, actions, holds, exports ----------------------------------------------------
+Reason = Annotated[str, Field(min_length=10, max_length=4000, pattern=r"^[^\x00]+$")]
+Reference = Annotated[str, Field(max_length=256, pattern=r"^[^\x00]*$")]
+
+
+class PreserveRequest(Strict):
+    mode: Literal["copies", "hashes"] = Field(
+        "copies", description="copies: the media bytes go into the package; hashes: hashes and URLs only"
+    )
+
+
+class PreservationOut(BaseModel):
+    package_id: str = Field(description="SHA-256 of the signed manifest")
+    case_id: str
+    mode: str
+    files: int
+    media: int
+    verified: bool
+
+
+class GateOut(BaseModel):
+    open: bool = Field(description="an action on the case may go ahead now")
+    kind: str = Field(description="preserved | override | '' when closed")
+    ref: str
+    detail: str
+
+
+class OverrideRequest(Strict):
+    reason: Reason
+
+
+class OverrideOut(BaseModel):
+    case_id: str
+    event_seq: int
+
+
+class ActRequest(Strict):
+    verb: Verb
+    dry_run: bool = Field(True, description="plan and record, send nothing (the default)")
+    roles: list[Annotated[str, Field(pattern=r"^[a-z-]{1,32}$")]] = Field(
+        default_factory=list, max_length=16, description="only members with these roles (all when empty)"
+    )
+    note: Note = ""
+
+
+class OutcomeOut(BaseModel):
+    account_id: str
+    role: str
+    status: str
+    detail: str
+
+
+class ActionResultOut(BaseModel):
+    case_id: str
+    verb: str
+    adapter: str
+    dry_run: bool
+    gate: str = Field(description="what let the action go ahead: a package id or override:<event seq>")
+    counts: dict[str, int]
+    outcomes: list[OutcomeOut]
+
+
+class HoldRequest(Strict):
+    kind: HoldKind
+    reference: Reference = ""
+    days: int | None = Field(None, ge=1, le=3650, description="voluntary holds only")
+    extends: Annotated[str, Field(max_length=64, pattern=r"^[A-Za-z0-9._:-]*$")] = ""
+
+
+class HoldOut(BaseModel):
+    id: str
+    case_id: str
+    kind: str
+    starts_at: datetime
+    expires_at: datetime
+    reference: str
+    created_by: str
+
+
+class ExportRequest(Strict):
+    recipient: Literal["police", "hotline"]
+    include_media: bool = Field(False, description="media bytes in the zip (else their hashes only)")
+
+
+class ExportOut(BaseModel):
+    name: str
+    sha256: str
+    manifest_sha256: str
+    files: int
+    withheld: int
+    url: str

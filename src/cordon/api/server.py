@@ -17,8 +17,9 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from cordon.api import pages, routes_auth, routes_cases, routes_response
+from cordon.api import pages, pages_response, routes_auth, routes_cases, routes_response
 from cordon.app.service import MediaNotFoundError, Service, ServiceSettings
+from cordon.app.service_response import ExportNotFoundError
 from cordon.errors import ResponseError, StoreError
 from cordon.respond.access import (
     AccessDeniedError,
@@ -27,6 +28,7 @@ from cordon.respond.access import (
     CsrfError,
     UnknownSubjectError,
 )
+from cordon.respond.actions.gate import GateRefusedError
 from cordon.respond.review import CaseNotFoundError, DecisionRefusedError
 
 Scope = MutableMapping[str, Any]
@@ -54,6 +56,8 @@ STATUS: tuple[tuple[type[Exception], int], ...] = (
     (UnknownSubjectError, 404),
     (DecisionRefusedError, 409),
     (ConflictError, 409),
+    (GateRefusedError, 409),
+    (ExportNotFoundError, 404),
     (StoreError, 503),
     (ResponseError, 400),
 )
@@ -149,6 +153,7 @@ def create_app(settings: ServiceSettings | None = None, *, service: Service | No
     app.include_router(routes_cases.router)
     app.include_router(routes_response.router)
     app.include_router(pages.router)
+    app.include_router(pages_response.router)
     app.mount("/static", StaticFiles(packages=[("cordon.web", "static")]), name="static")
     app.add_middleware(SecurityHeaders)
     app.add_middleware(BodyLimit, limit=svc.settings.max_body_bytes)

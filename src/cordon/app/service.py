@@ -15,6 +15,8 @@ import os
 import re
 import threading
 from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
@@ -31,6 +33,8 @@ from cordon.errors import ConfigError, ResponseError
 from cordon.model import CaseEvent, CaseLabel, CaseStatus
 from cordon.respond import review
 from cordon.respond.access import AccessControl
+from cordon.respond.actions.config import AdapterSettings
+from cordon.respond.evidence import SigningKey
 from cordon.respond.state.store import DEFAULT_URL, StateStore, derive_status, utc
 
 SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
@@ -52,6 +56,8 @@ class ServiceSettings(msgspec.Struct, frozen=True, kw_only=True):
     blobs: str = ""  # content-addressed media bytes ("" = `blobs/` beside the corpus)
     evidence_dir: str = "evidence"  # preservation packages
     signing_key: str = "keys/evidence-ed25519.pem"  # Ed25519 key for manifests (created on first use)
+    exports_dir: str = "exports"  # police and hotline export zips
+    actions: AdapterSettings = msgspec.field(default_factory=AdapterSettings)  # who acts (dry-run by default)
     secure_cookies: bool = True  # False only for plain-HTTP development and tests
     session_hours: float = 8.0
     max_body_bytes: int = 16 * 2**20  # larger requests are refused with 413
@@ -192,6 +198,29 @@ class Service:
         self._accounts = _Lru(256)
         self._previews = _Lru(1024)
         self._graphics = _Lru(128)
+        self._key: SigningKey | None = None
+        self._key_lock = threading.Lock()
+
+    @property
+    def key(self) -> SigningKey:
+        """The Ed25519 key that signs preservation manifests and exports (created on first use)."""
+        with self._key_lock:
+            if self._key is None:
+                self._key = SigningKey.load_or_create(Path(self.settings.signing_key))
+            return self._key
+
+    @contextmanager
+    def corpus_cursor(self) -> Iterator[duckdb.DuckDBPyConnection | None]:
+        """A cursor of the read-only corpus for one request (None when the service runs without a corpus)."""
+        if self._corpus is None:
+            yield None
+            return
+        with self._corpus_lock:
+            cur = self._corpus.cursor()
+        try:
+            yield cur
+        finally:
+            cur.close()
 
     def close(self) -> None:
         if self._corpus is not None:

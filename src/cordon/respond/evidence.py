@@ -3,8 +3,9 @@
 Layout of a package directory:
     dossier.json           the case as cordon saw it (members, evidence, graph ties, timeline)
     records/*.jsonl        the post and account records as captured
-    media/<sha256>         content-addressed copies of the media (mode "copies"), or
-    media.jsonl            their hashes and URIs only (mode "hashes")
+    media/<sha256>         content-addressed copies of the media whose bytes cordon holds (mode "copies")
+    media.jsonl            every item's hashes and URL, and whether it was copied (an item whose bytes were never
+                           stored, e.g. seen only by URL, is kept by hash in either mode)
     manifest.json          every file above with its SHA-256 and size, the case id, the mode, the key id, the time
     manifest.sig           Ed25519 signature of manifest.json's exact bytes (hex)
 The package id is the SHA-256 of manifest.json. `verify_package` re-hashes every file, checks that no file was
@@ -144,26 +145,25 @@ def preserve(
         if target.parent != (pkg / "records").resolve():
             raise ResponseError(f"record file name {rec.name!r} must be a plain file name")
         target.write_bytes(rec.data)
-    if mode == "copies":
+    copied: set[str] = set()
+    if mode == "copies":  # copies of every item whose bytes are held; the others by hash and URL below
         (pkg / "media").mkdir()
         for item in media:
             if not item.source or not Path(item.source).is_file():
-                raise ResponseError(
-                    f"media {item.sha256}: bytes not available at {item.source!r}; preserve with mode 'hashes' "
-                    "or make the media reachable"
-                )
+                continue
             copy = pkg / "media" / item.sha256
             shutil.copyfile(item.source, copy)
             if _sha256_file(copy)[0] != item.sha256:
                 raise ResponseError(
                     f"media {item.sha256}: the bytes at {item.source} no longer match their hash"
                 )
-    else:
-        lines = [
-            json.dumps({"sha256": m.sha256, "md5": m.md5, "sha1": m.sha1, "url": m.url}, sort_keys=True)
-            for m in media
-        ]
-        (pkg / "media.jsonl").write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+            copied.add(item.sha256)
+    lines = [
+        json.dumps({"sha256": m.sha256, "md5": m.md5, "sha1": m.sha1, "url": m.url, "copied": m.sha256 in copied},
+                   sort_keys=True)
+        for m in media
+    ]  # fmt: skip
+    (pkg / "media.jsonl").write_text("".join(line + "\n" for line in lines), encoding="utf-8")
     files = tuple(
         ManifestFile(str(p.relative_to(pkg)), *_sha256_file(p)) for p in sorted(pkg.rglob("*")) if p.is_file()
     )

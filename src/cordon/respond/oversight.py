@@ -3,8 +3,10 @@ actions, reports) as the state store records it."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import PurePath
 
 from sqlalchemy import select
 
@@ -66,6 +68,7 @@ class ReportRecord:
     created_at: datetime
     created_by: str
     approved_by: str
+    file: str = ""  # an export's zip file name (download it from the case)
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,5 +98,15 @@ def response_records(store: StateStore, case_id: str) -> ResponseRecords:
                   for p in pres),
             tuple(ActionRecord(a.adapter, a.kind, a.target, a.dry_run, a.status, utc(a.at), a.actor) for a in acts),
             tuple(ReportRecord(r.id, r.kind, r.status, r.external_id, utc(r.created_at), r.created_by,
-                               r.approved_by) for r in reps),
+                               r.approved_by, _export_file(r)) for r in reps),
         )  # fmt: skip
+
+
+def _export_file(row: ReportRow) -> str:
+    if not row.kind.endswith("-export") or not row.body.startswith("{"):
+        return ""
+    try:
+        zip_path = json.loads(row.body).get("zip", "")
+    except ValueError:
+        return ""
+    return PurePath(zip_path).name if isinstance(zip_path, str) else ""

@@ -95,3 +95,59 @@ def test_media_is_never_served_to_a_browser_without_a_session(live: LiveService,
     page.goto(f"{live.url}/cases/{A1}")
     expect(page).to_have_url(f"{live.url}/login?next=/cases/{A1}")
     page.close()
+
+
+def test_respond_to_a_case_in_the_browser(live: LiveService, chromium: Browser, shots: Path) -> None:
+    """Confirm, preserve, act (dry run) on every member, place a police hold and build a police export."""
+    context = chromium.new_context(viewport={"width": 1280, "height": 1000})
+    page = context.new_page()
+    log_in(page, live.url, OPERATOR, f"/cases/{A1}")
+    act = page.locator("#act-form")
+    act.get_by_role("button", name="Act on the network").click()  # before the review: refused, and why
+    expect(page.locator("body")).to_contain_text("only a confirmed case is acted on")
+    page.goto(f"{live.url}/cases/{A1}")
+    page.select_option("select[name=decision]", "confirm")
+    page.get_by_role("button", name="Record decision").click()
+    expect(page.locator("#case-status")).to_have_text("confirmed")
+
+    act.get_by_role("button", name="Act on the network").click()  # confirmed, not preserved: refused
+    expect(page.locator("body")).to_contain_text("no action before the evidence is preserved")
+    page.goto(f"{live.url}/cases/{A1}")
+    page.locator("#preserve-form").get_by_role("button", name="Preserve evidence").click()
+    expect(page.locator("#preservations li").first).to_contain_text("verified")
+    expect(page.locator("#preservations li").first).to_contain_text(f"copies by {OPERATOR}")
+
+    expect(act.locator("select[name=mode]")).to_have_value("dry-run")  # the default sends nothing
+    act.locator("select[name=verb]").select_option("suspend")
+    act.get_by_role("button", name="Act on the network").click()
+    members = [m.account_id for m in live.world.cases[0].case.members]
+    items = page.locator("#actions li")
+    expect(items).to_have_count(len(members))
+    expect(items.first).to_contain_text("(dry run): dry-run")
+    page.screenshot(path=shots / "1-preserved-and-dry-run.png", full_page=True)
+    assert live.world.service.store.status(A1) == "confirmed"  # a dry run does not action the case
+
+    hold = page.locator("#hold-form")
+    hold.locator("select[name=kind]").select_option("police")
+    hold.locator("input[name=reference]").fill("req-2024-17")
+    hold.get_by_role("button", name="Place hold").click()
+    expect(page.locator("#holds li").first).to_contain_text("police until")
+    expect(page.locator("#holds li").first).to_contain_text("req-2024-17")
+
+    page.locator("#export-form").get_by_role("button", name="Build export").click()
+    link = page.locator("#reports a", has_text="download")
+    expect(link).to_have_count(1)
+    with page.expect_download() as download:
+        link.click()
+    saved = shots / "police-export.zip"
+    download.value.save_as(saved)
+    from cordon.respond.export import verify_export  # noqa: PLC0415
+
+    assert verify_export(saved, live.world.service.key.public).ok
+    page.screenshot(path=shots / "2-hold-and-export.png", full_page=True)
+    kinds = [e.action for e in live.world.service.store.audit_entries()]
+    assert {"evidence.preserve", "action.dry-run", "hold.place", "export.build", "export.download"} <= set(
+        kinds
+    )
+    saved.unlink()  # the export zip holds case records: not kept among the artefacts
+    context.close()

@@ -38,7 +38,14 @@ def test_copies_package_verifies_and_lists_every_file(tmp_path: Path) -> None:
     manifest = json.loads((path / "manifest.json").read_text())
     listed = {f["path"] for f in manifest["files"]}
     sha = hashlib.sha256(b"not an image, a benign stand-in").hexdigest()
-    assert listed == {"dossier.json", "records/posts.jsonl", "records/accounts.jsonl", f"media/{sha}"}
+    assert listed == {
+        "dossier.json",
+        "records/posts.jsonl",
+        "records/accounts.jsonl",
+        f"media/{sha}",
+        "media.jsonl",
+    }
+    assert json.loads((path / "media.jsonl").read_text())["copied"] is True
     assert manifest["key_id"] == key.key_id and manifest["mode"] == "copies"
     assert verify_package(path, key.public).ok
 
@@ -47,8 +54,20 @@ def test_hashes_mode_keeps_no_bytes(tmp_path: Path) -> None:
     path, key = _package(tmp_path, mode="hashes")
     assert not (path / "media").exists()
     line = json.loads((path / "media.jsonl").read_text())
+    assert line["copied"] is False
     assert line["url"] == "https://files.example/m/1.png" and len(line["md5"]) == 32
     assert verify_package(path, key.public).ok
+
+
+def test_copies_mode_keeps_items_without_bytes_by_hash(tmp_path: Path) -> None:
+    key = SigningKey.load_or_create(tmp_path / "keys" / "evidence.pem")
+    held = _media(tmp_path, b"held bytes, a benign stand-in")
+    gone = MediaItem(hashlib.sha256(b"never stored").hexdigest(), "", "", "", "https://files.example/m/2.png")
+    pkg = preserve(tmp_path / "evidence", "case-2", b"{}", [], [held, gone], mode="copies", key=key, now=NOW)
+    assert sorted(p.name for p in (pkg.path / "media").iterdir()) == [held.sha256]
+    lines = [json.loads(x) for x in (pkg.path / "media.jsonl").read_text().splitlines()]
+    assert {(x["sha256"], x["copied"]) for x in lines} == {(held.sha256, True), (gone.sha256, False)}
+    assert verify_package(pkg.path, key.public).ok
 
 
 @pytest.mark.parametrize("tamper", ["edit", "add", "remove", "manifest", "other-key"])
