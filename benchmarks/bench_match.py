@@ -1,9 +1,10 @@
 """`make bench-match`: exact 256-bit Hamming range search (radius 31) at 1M and 10M hashes, cordon's
 multi-index hashing beside faiss IndexBinaryFlat and python-threatexchange's PDQIndex2, one core each.
 
-Data: (a) uniform random hashes; (b) realistic ones: near-duplicate clusters drawn around the real PDQ hashes
-of ../shared/vectors/pdq/reg-test-input/haystack.txt (each centre's copies differ by a geometric number of
-flipped bits, mean 8). Queries: copies of stored entries at every distance 0..31, plus 20% random
+Data: (a) uniform random hashes; (b) realistic ones: distinct items drawn from the real PDQ hashes of
+../shared/vectors/pdq/reg-test-input/haystack.txt (96 bits flipped, so they keep real hashes' bit statistics),
+each with a few near-duplicate copies (mean 4, each a geometric number of flipped bits, mean 8); (c) dense:
+all entries are copies of the 1,350 haystack hashes themselves (thousands of hits per matching query). Queries: copies of stored entries at every distance 0..31, plus 20% random
 non-matches. Recall is measured against an exact brute-force scan on a sample of queries; the slow peers are
 timed on a sample too (said in the table). Figures are medians of --repeat runs; nothing is asserted.
 
@@ -49,19 +50,36 @@ def _flip(rng: np.random.Generator, rows: np.ndarray, counts: np.ndarray) -> np.
     return out
 
 
+def _around(
+    rng: np.random.Generator, centres: np.ndarray, picks: np.ndarray, flips: np.ndarray
+) -> np.ndarray:
+    """Copies of centres[picks], each with flips[i] random bits flipped (vectorised: flip the smallest keys)."""
+    bits = np.unpackbits(centres[picks], axis=1)
+    ranks = np.argsort(rng.random((len(picks), 256), dtype=np.float32), axis=1)
+    bits ^= (ranks < flips[:, None]).astype(np.uint8)
+    return np.packbits(bits, axis=1)
+
+
 def dataset(kind: str, n: int, rng: np.random.Generator) -> np.ndarray:
+    """random: uniform. realistic: distinct items that keep the bit statistics of real PDQ hashes (a haystack
+    hash with 96 bits flipped), each with a few near-duplicate copies (geometric, mean 4; flips geometric, mean
+    8) -- a bank of items and their re-encodings. dense: 10M copies around the 1,350 haystack hashes themselves
+    (thousands of near-duplicates per item, so every matching query has thousands of hits: output-bound)."""
     if kind == "random":
         return rng.integers(0, 256, (n, 32), dtype=np.uint8)
-    centres = hex_matrix([h for h in HAYSTACK.read_text().split() if len(h) == 64])
+    haystack = hex_matrix([h for h in HAYSTACK.read_text().split() if len(h) == 64])
     out = np.empty((n, 32), dtype=np.uint8)
     for lo in range(0, n, 100_000):  # in chunks: flat memory at 10M
         m = min(100_000, n - lo)
-        bits = np.unpackbits(centres[rng.integers(0, len(centres), m)], axis=1)
-        flips = np.minimum(rng.geometric(1 / 8, m), 64)
-        # flip `flips[i]` random bits per row, vectorised: random keys, flip the smallest ones
-        ranks = np.argsort(rng.random((m, 256), dtype=np.float32), axis=1)
-        bits ^= (ranks < flips[:, None]).astype(np.uint8)
-        out[lo : lo + m] = np.packbits(bits, axis=1)
+        if kind == "dense":
+            centres, picks = haystack, rng.integers(0, len(haystack), m)
+        else:
+            sizes = rng.geometric(1 / 4, m // 3 + 1)  # a third more than needed: the sum always covers m
+            items = _around(
+                rng, haystack, rng.integers(0, len(haystack), len(sizes)), np.full(len(sizes), 96)
+            )
+            centres, picks = items, np.repeat(np.arange(len(items)), sizes)[:m]
+        out[lo : lo + m] = _around(rng, centres, picks, np.minimum(rng.geometric(1 / 8, m), 64))
     return out
 
 
@@ -146,7 +164,7 @@ def run(kind: str, n: int, n_queries: int, repeat: int, sample: int, console: Co
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", type=int, nargs="+", default=[1_000_000, 10_000_000])
-    ap.add_argument("--kinds", nargs="+", default=["random", "realistic"])
+    ap.add_argument("--kinds", nargs="+", default=["random", "realistic", "dense"])
     ap.add_argument("--queries", type=int, default=4000)
     ap.add_argument("--sample", type=int, default=200)
     ap.add_argument("--repeat", type=int, default=3)

@@ -1,8 +1,9 @@
 """The compiled search loop of `HammingIndex` (numba), used when numba is installed (the `index` extra).
 
-One pass per query over its probe buckets: each candidate is verified at once with four SWAR popcounts and
-kept if within the radius; an entry met in several tables is kept once (the query's hits are sorted and
-compacted at the end, and hits are few). No candidate list is ever materialised, so memory stays flat.
+One pass per query over its probe buckets, table by table: each candidate is verified at once with four SWAR
+popcounts and kept if within the radius and if no earlier table's threshold finds it too (so each entry is
+reported once, with no "seen" set). A query's hits are sorted by entry at the end (hits are few). No
+candidate list is ever materialised, so memory stays flat.
 """
 
 from __future__ import annotations
@@ -30,30 +31,55 @@ def search(
     words: np.ndarray,
     order: np.ndarray,
     offsets: np.ndarray,
+    base: np.ndarray,
+    word_of: np.ndarray,
+    shift: np.ndarray,
+    submask: np.ndarray,
+    thresholds: np.ndarray,
     masks: np.ndarray,
+    mask_starts: np.ndarray,
     radius: int,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     n_q = q_words.shape[0]
+    n_tables = thresholds.shape[0]
     cap = max(16, n_q * 4)
     out_q = np.empty(cap, dtype=np.int64)
     out_e = np.empty(cap, dtype=np.int64)
     out_d = np.empty(cap, dtype=np.int64)
     count = 0
-    q_subs = q_words.view(np.uint16).reshape(n_q, 16)
+    qw = np.empty(4, dtype=np.uint64)
     for qi in range(n_q):
-        w0, w1, w2, w3 = q_words[qi, 0], q_words[qi, 1], q_words[qi, 2], q_words[qi, 3]
+        for k in range(4):
+            qw[k] = q_words[qi, k]
         first = count
-        for t in range(16):
-            key = q_subs[qi, t]
-            for mask in masks:
-                k = np.int64(key ^ mask)
-                for pos in range(offsets[t, k], offsets[t, k + 1]):
+        for t in range(n_tables):
+            if thresholds[t] < 0:
+                continue
+            key = (qw[word_of[t]] >> shift[t]) & submask[t]
+            b = base[t]
+            for mi in range(mask_starts[t], mask_starts[t + 1]):
+                k = np.int64(key ^ masks[mi]) + b
+                for pos in range(np.int64(offsets[k]), np.int64(offsets[k + 1])):
                     e = np.int64(order[t, pos])
-                    d = _popcount(w0 ^ words[e, 0]) + _popcount(w1 ^ words[e, 1])
+                    x0 = qw[0] ^ words[e, 0]
+                    x1 = qw[1] ^ words[e, 1]
+                    d = _popcount(x0) + _popcount(x1)
                     if d > radius:
                         continue
-                    d += _popcount(w2 ^ words[e, 2]) + _popcount(w3 ^ words[e, 3])
+                    x2 = qw[2] ^ words[e, 2]
+                    x3 = qw[3] ^ words[e, 3]
+                    d += _popcount(x2) + _popcount(x3)
                     if d > radius:
+                        continue
+                    earlier = False  # reported from an earlier table already?
+                    for j in range(t):
+                        if thresholds[j] >= 0:
+                            w = word_of[j]
+                            xj = x0 if w == 0 else (x1 if w == 1 else (x2 if w == 2 else x3))
+                            if _popcount((xj >> shift[j]) & submask[j]) <= thresholds[j]:
+                                earlier = True
+                                break
+                    if earlier:
                         continue
                     if count == cap:
                         cap *= 2
@@ -64,16 +90,8 @@ def search(
                     out_e[count] = e
                     out_d[count] = d
                     count += 1
-        if count - first > 1:  # keep each entry once, in entry order
+        if count - first > 1:  # in entry order
             idx = np.argsort(out_e[first:count], kind="mergesort")
-            es = out_e[first:count][idx]
-            ds = out_d[first:count][idx]
-            write = first
-            for j in range(len(es)):
-                if j == 0 or es[j] != es[j - 1]:
-                    out_e[write] = es[j]
-                    out_d[write] = ds[j]
-                    out_q[write] = qi
-                    write += 1
-            count = write
+            out_e[first:count] = out_e[first:count][idx]
+            out_d[first:count] = out_d[first:count][idx]
     return out_q[:count], out_e[:count], out_d[:count]
