@@ -26,15 +26,25 @@ def _popcount(x: np.uint64) -> np.int64:
 
 
 @njit(cache=True, nogil=True)
+def _sub(x: np.ndarray, start: np.int64, width: np.int64) -> np.uint64:
+    """Bits start..start+width of the 256-bit value x (four uint64 words), spilling into the next word."""
+    a = start // 64
+    o = np.uint64(start % 64)
+    key = x[a] >> o
+    if start % 64 + width > 64:
+        key |= x[a + 1] << (np.uint64(64) - o)
+    return np.uint64(key & ((np.uint64(1) << np.uint64(width)) - np.uint64(1)))
+
+
+@njit(cache=True, nogil=True)
 def search(
     q_words: np.ndarray,
     words: np.ndarray,
     order: np.ndarray,
     offsets: np.ndarray,
     base: np.ndarray,
-    word_of: np.ndarray,
-    shift: np.ndarray,
-    submask: np.ndarray,
+    start: np.ndarray,
+    width: np.ndarray,
     thresholds: np.ndarray,
     masks: np.ndarray,
     mask_starts: np.ndarray,
@@ -48,6 +58,7 @@ def search(
     out_d = np.empty(cap, dtype=np.int64)
     count = 0
     qw = np.empty(4, dtype=np.uint64)
+    x = np.empty(4, dtype=np.uint64)
     for qi in range(n_q):
         for k in range(4):
             qw[k] = q_words[qi, k]
@@ -55,30 +66,27 @@ def search(
         for t in range(n_tables):
             if thresholds[t] < 0:
                 continue
-            key = (qw[word_of[t]] >> shift[t]) & submask[t]
+            key = _sub(qw, start[t], width[t])
             b = base[t]
             for mi in range(mask_starts[t], mask_starts[t + 1]):
                 k = np.int64(key ^ masks[mi]) + b
                 for pos in range(np.int64(offsets[k]), np.int64(offsets[k + 1])):
                     e = np.int64(order[t, pos])
-                    x0 = qw[0] ^ words[e, 0]
-                    x1 = qw[1] ^ words[e, 1]
-                    d = _popcount(x0) + _popcount(x1)
+                    x[0] = qw[0] ^ words[e, 0]
+                    x[1] = qw[1] ^ words[e, 1]
+                    d = _popcount(x[0]) + _popcount(x[1])
                     if d > radius:
                         continue
-                    x2 = qw[2] ^ words[e, 2]
-                    x3 = qw[3] ^ words[e, 3]
-                    d += _popcount(x2) + _popcount(x3)
+                    x[2] = qw[2] ^ words[e, 2]
+                    x[3] = qw[3] ^ words[e, 3]
+                    d += _popcount(x[2]) + _popcount(x[3])
                     if d > radius:
                         continue
                     earlier = False  # reported from an earlier table already?
                     for j in range(t):
-                        if thresholds[j] >= 0:
-                            w = word_of[j]
-                            xj = x0 if w == 0 else (x1 if w == 1 else (x2 if w == 2 else x3))
-                            if _popcount((xj >> shift[j]) & submask[j]) <= thresholds[j]:
-                                earlier = True
-                                break
+                        if thresholds[j] >= 0 and _popcount(_sub(x, start[j], width[j])) <= thresholds[j]:
+                            earlier = True
+                            break
                     if earlier:
                         continue
                     if count == cap:

@@ -111,3 +111,29 @@ def test_bad_input_is_refused_with_the_shape_named() -> None:
 
 def test_the_matcher_uses_this_index() -> None:
     assert isinstance(hamming_index(np.zeros((4, 32), dtype=np.uint8), 31), HammingIndex)
+
+
+@pytest.mark.parametrize("tables", [11, 12, 13, 14, 16])
+def test_every_table_layout_matches_brute_force(engine: str, tables: int) -> None:
+    """The layouts chosen for large banks (substrings of 20-24 bits that cross 64-bit words), on a small bank."""
+    rng = np.random.default_rng(tables)
+    centres = rng.integers(0, 256, (40, 32), dtype=np.uint8)
+    entries = _flip(rng, centres[rng.integers(0, 40, 3000)], rng.integers(0, 30, 3000))
+    queries = _flip(rng, entries[rng.integers(0, 3000, 80)], rng.integers(0, 45, 80))
+    index = HammingIndex.build(entries, tables=tables)
+    assert index.tables == tables
+    for radius in (0, 8, 31, 4 * tables - 1):
+        expected = _triples(BruteForceIndex(entries).range_search(queries, radius))
+        assert _triples(index.range_search(queries, radius)) == expected, radius
+    with pytest.raises(HashError, match="outside"):
+        index.range_search(queries, 4 * tables)
+
+
+def test_tables_follow_the_bank_size() -> None:
+    assert [index_module.tables_for(n) for n in (10, 100_000, 1_000_000, 10_000_000, 10**9)] == [
+        16,
+        15,
+        13,
+        11,
+        11,
+    ]
