@@ -1,0 +1,1 @@
+"""Reports to NCMEC's CyberTipline: the report and file-details XML (`cybertip`) and the REST client (`client`)."""
