@@ -147,9 +147,8 @@ class FakeNcmec:
             files = etree.SubElement(root, "files")
             for fid in report.files:
                 etree.SubElement(files, "fileId").text = fid
-            return Response(
-                etree.tostring(root, xml_declaration=True, encoding="UTF-8"), media_type="application/xml"
-            )
+            body = etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+            return Response(body, media_type="application/xml", headers={"Request-ID": uuid.uuid4().hex})
         if path == "/retract":
             report.status = "retracted"
             return self.answer(0, "Success", report_id)
