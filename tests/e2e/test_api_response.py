@@ -161,3 +161,43 @@ def test_each_role_reaches_exactly_its_response_routes(world: World, role: str) 
             )  # may be refused for the case's state, not the role
         else:
             assert r.status_code == 403, (role, path, r.status_code)
+
+
+def test_ncmec_report_over_http(state_url: str, tmp_path: Path) -> None:
+    from tests.fakes.ncmec import PASSWORD as NCMEC_PASSWORD  # noqa: PLC0415
+    from tests.fakes.ncmec import USER, XSD, running_fake  # noqa: PLC0415
+
+    from cordon.app.report_content import NcmecSettings  # noqa: PLC0415
+    from cordon.respond.reports.client import CyberTipClient  # noqa: PLC0415
+
+    with running_fake() as fake:
+        cfg = NcmecSettings(base_url=fake.url, xsd=str(XSD), first_name="Ada", last_name="Lovelace",
+                            email="ts@social.example")  # fmt: skip
+        world = build_world(state_url, tmp_path, ncmec=cfg)
+        world.service.report_client = lambda s: CyberTipClient(s.base_url, USER, NCMEC_PASSWORD, retries=0)
+        try:
+            client, h = session(world)
+            triage, th = session(world, "triage")
+            assert triage.post(f"/api/v1/cases/{A1}/reports", headers=th).status_code == 403
+            early = client.post(f"/api/v1/cases/{A1}/reports", headers=h)
+            assert early.status_code == 409 and "confirms it" in early.json()["detail"]
+            client.post(f"/api/v1/cases/{A1}/decisions", json={"decision": "confirm"}, headers=h)
+            client.post(f"/api/v1/cases/{A1}/preservations", json={"mode": "copies"}, headers=h)
+            draft = client.post(f"/api/v1/cases/{A1}/reports", headers=h)
+            assert draft.status_code == 201, draft.text
+            rid = draft.json()["id"]
+            assert draft.json()["xml"].startswith("<?xml") and draft.json()["status"] == "draft"
+            same = client.post(f"/api/v1/reports/{rid}/approve", headers=h)
+            assert same.status_code == 409 and "another approver" in same.json()["detail"]
+            approver, ah = session(world, "approver")
+            assert approver.post(f"/api/v1/reports/{rid}/approve", headers=ah).json()["status"] == "approved"
+            sent = client.post(f"/api/v1/reports/{rid}/submit", headers=h)
+            assert sent.status_code == 200, sent.text
+            body = sent.json()
+            assert body["status"] == "finished" and fake.reports[body["external_id"]].status == "finished"
+            assert client.get(f"/api/v1/reports/{rid}").json()["transcript"][-1]["path"] == "/finish"
+            assert client.get(f"/api/v1/cases/{A1}").json()["status"] == "reported"
+            assert client.get("/api/v1/reports/ncmec-000000000000000000000000").status_code == 404
+            assert client.get("/api/v1/reports/..%2Fetc").status_code in (404, 422)
+        finally:
+            world.service.close()

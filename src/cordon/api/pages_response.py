@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Form
+from fastapi import APIRouter, Depends, Form, Path
 from fastapi.responses import RedirectResponse, Response
 
 from cordon.api.deps import ServiceDep, writer
@@ -88,3 +88,22 @@ def export(
 ) -> Response:
     desk.export(svc, case_id, principal, recipient=recipient, include_media=include_media)
     return back(case_id, "reports")
+
+
+ReportId = Annotated[str, Path(pattern=r"^ncmec-[0-9a-f]{24}$")]
+
+
+@router.post("/ui/cases/{case_id}/reports")
+def draft_report(case_id: CaseId, svc: ServiceDep, principal: Reporter) -> Response:
+    desk.draft_report(svc, case_id, principal)
+    return back(case_id, "reports")
+
+
+@router.post("/ui/reports/{report_id}/{step}")
+def report_step(
+    report_id: ReportId, step: Literal["approve", "submit", "retract"], svc: ServiceDep, principal: AnyWriter
+) -> Response:
+    """approve (approver), submit and retract (reporter): each function checks its own permission."""
+    step_of = {"approve": desk.approve_report, "submit": desk.submit_report, "retract": desk.retract_report}
+    view = step_of[step](svc, report_id, principal)
+    return back(view.case_id, "reports")

@@ -23,8 +23,10 @@ from cordon.api.schemas import (
     OverrideRequest,
     PreservationOut,
     PreserveRequest,
+    ReportOut,
 )
 from cordon.app import service_response as desk
+from cordon.app.reports import ReportView
 from cordon.app.response import NetworkActionResult
 from cordon.respond.access import Permission, Principal
 from cordon.respond.export import ExportResult
@@ -135,3 +137,42 @@ def export_download(
 ) -> FileResponse:
     path = desk.export_file(svc, case_id, principal, name)
     return FileResponse(path, media_type="application/zip", filename=name, headers=NO_STORE)
+
+
+# -- NCMEC CyberTipline reports ----------------------------------------------------------------------------
+ReportId = Annotated[str, Path(pattern=r"^ncmec-[0-9a-f]{24}$", description="a report id")]
+Approver = Annotated[Principal, Depends(writer(Permission.REPORT_APPROVE))]
+
+
+@router.post("/cases/{case_id}/reports", response_model=ReportOut, status_code=201, tags=["reports"])
+def draft_report(case_id: CaseId, svc: ServiceDep, principal: Reporter) -> ReportOut:
+    """Draft a CyberTipline report from the case's verified package (validated against NCMEC's XSD)."""
+    return report_out(desk.draft_report(svc, case_id, principal))
+
+
+@router.get("/reports/{report_id}", response_model=ReportOut, tags=["reports"])
+def get_report(report_id: ReportId, svc: ServiceDep, principal: CaseReader) -> ReportOut:
+    return report_out(desk.report_view(svc, report_id, principal))
+
+
+@router.post("/reports/{report_id}/approve", response_model=ReportOut, tags=["reports"])
+def approve_report(report_id: ReportId, svc: ServiceDep, principal: Approver) -> ReportOut:
+    """Approve the exact XML of a draft (by default not by the person who drafted it)."""
+    return report_out(desk.approve_report(svc, report_id, principal))
+
+
+@router.post("/reports/{report_id}/submit", response_model=ReportOut, tags=["reports"])
+def submit_report(report_id: ReportId, svc: ServiceDep, principal: Reporter) -> ReportOut:
+    """Send an approved report to NCMEC: submit, upload the preserved copies with their details, finish."""
+    return report_out(desk.submit_report(svc, report_id, principal))
+
+
+@router.post("/reports/{report_id}/retract", response_model=ReportOut, tags=["reports"])
+def retract_report(report_id: ReportId, svc: ServiceDep, principal: Reporter) -> ReportOut:
+    return report_out(desk.retract_report(svc, report_id, principal))
+
+
+def report_out(r: ReportView) -> ReportOut:
+    return ReportOut(id=r.id, case_id=r.case_id, status=r.status, external_id=r.external_id,
+                     created_at=r.created_at, created_by=r.created_by, approved_by=r.approved_by, sha256=r.sha256,
+                     xml=r.xml, transcript=list(r.transcript))  # fmt: skip

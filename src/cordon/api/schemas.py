@@ -246,3 +246,16 @@ class ExportOut(BaseModel):
     files: int
     withheld: int
     url: str
+
+
+class ReportOut(BaseModel):
+    id: str
+    case_id: str
+    status: str = Field(description="draft | approved | submitted | finished | retracted | failed")
+    external_id: str = Field(description="NCMEC's report id, once submitted")
+    created_at: datetime
+    created_by: str
+    approved_by: str
+    sha256: str = Field(description="SHA-256 of the report XML (what the approver approved)")
+    xml: str
+    transcript: list[dict[str, object]] = Field(description="request/response pairs with NCMEC")

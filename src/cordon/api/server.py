@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from cordon.api import pages, pages_response, routes_auth, routes_cases, routes_response
+from cordon.app.reports import ReportNotFoundError, ReportRefusedError
 from cordon.app.service import MediaNotFoundError, Service, ServiceSettings
 from cordon.app.service_response import ExportNotFoundError
 from cordon.errors import ResponseError, StoreError
@@ -57,7 +58,9 @@ STATUS: tuple[tuple[type[Exception], int], ...] = (
     (DecisionRefusedError, 409),
     (ConflictError, 409),
     (GateRefusedError, 409),
+    (ReportRefusedError, 409),
     (ExportNotFoundError, 404),
+    (ReportNotFoundError, 404),
     (StoreError, 503),
     (ResponseError, 400),
 )

@@ -42,6 +42,10 @@ class ReportRefusedError(ResponseError):
     """The report is not in the state this step needs, or the person may not take it."""
 
 
+class ReportNotFoundError(ResponseError):
+    """No NCMEC report with this id."""
+
+
 @dataclass(frozen=True, slots=True)
 class ReportView:
     id: str
@@ -66,7 +70,7 @@ def _row(store: StateStore, report_id: str) -> ReportRow:
     with store.session() as s:
         row = s.get(ReportRow, report_id)
         if row is None or row.kind != "ncmec":
-            raise ReportRefusedError(f"NCMEC report {report_id[:80]!r} does not exist")
+            raise ReportNotFoundError(f"NCMEC report {report_id[:80]!r} does not exist")
         s.expunge(row)
         return row
 

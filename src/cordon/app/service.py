@@ -27,7 +27,9 @@ from markupsafe import Markup
 from PIL import Image, ImageFilter, UnidentifiedImageError
 
 from cordon.app.dossier import Dossier
+from cordon.app.report_content import NcmecSettings
 from cordon.app.reporting import CasesDocument, graph_svg, hashtag_svg, read_cases_json, timeline_svg
+from cordon.app.reports import ClientFactory, client_from_env
 from cordon.corpus import BlobStore
 from cordon.errors import ConfigError, ResponseError
 from cordon.model import CaseEvent, CaseLabel, CaseStatus
@@ -58,6 +60,7 @@ class ServiceSettings(msgspec.Struct, frozen=True, kw_only=True):
     signing_key: str = "keys/evidence-ed25519.pem"  # Ed25519 key for manifests (created on first use)
     exports_dir: str = "exports"  # police and hotline export zips
     actions: AdapterSettings = msgspec.field(default_factory=AdapterSettings)  # who acts (dry-run by default)
+    ncmec: NcmecSettings = msgspec.field(default_factory=NcmecSettings)  # CyberTipline reports
     secure_cookies: bool = True  # False only for plain-HTTP development and tests
     session_hours: float = 8.0
     max_body_bytes: int = 16 * 2**20  # larger requests are refused with 413
@@ -200,6 +203,7 @@ class Service:
         self._graphics = _Lru(128)
         self._key: SigningKey | None = None
         self._key_lock = threading.Lock()
+        self.report_client: ClientFactory = client_from_env  # how reports reach NCMEC (tests: the fake)
 
     @property
     def key(self) -> SigningKey:

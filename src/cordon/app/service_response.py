@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from cordon.app import response
+from cordon.app import reports, response
 from cordon.app.service import Service
 from cordon.errors import ResponseError
 from cordon.respond import review
@@ -139,3 +139,26 @@ def export_file(svc: Service, case_id: str, principal: Principal, name: str) -> 
     with svc.store.session() as s:
         svc.store.audit(s, principal.name, "export.download", f"case:{case_id}", {"zip": name})
     return path
+
+
+# -- NCMEC reports ---------------------------------------------------------------------------------------
+def draft_report(svc: Service, case_id: str, principal: Principal) -> reports.ReportView:
+    return reports.draft_report(svc.store, case_id, principal, svc.settings.ncmec, key=svc.key)
+
+
+def approve_report(svc: Service, report_id: str, principal: Principal) -> reports.ReportView:
+    return reports.approve_report(svc.store, report_id, principal, svc.settings.ncmec)
+
+
+def submit_report(svc: Service, report_id: str, principal: Principal) -> reports.ReportView:
+    return reports.submit_report(svc.store, report_id, principal, svc.settings.ncmec, key=svc.key,
+                                 client_factory=svc.report_client)  # fmt: skip
+
+
+def retract_report(svc: Service, report_id: str, principal: Principal) -> reports.ReportView:
+    return reports.retract_report(svc.store, report_id, principal, svc.settings.ncmec,
+                                  client_factory=svc.report_client)  # fmt: skip
+
+
+def report_view(svc: Service, report_id: str, principal: Principal) -> reports.ReportView:
+    return reports.report_view(svc.store, report_id, principal)

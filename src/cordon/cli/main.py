@@ -43,9 +43,10 @@ from cordon.cli import serve_cmds  # noqa: E402
 
 serve_cmds.register(app)
 
-from cordon.cli import respond_cmds  # noqa: E402
+from cordon.cli import report_cmds, respond_cmds  # noqa: E402
 
 respond_cmds.register(app)
+report_cmds.register(app)
 
 
 def main() -> None:

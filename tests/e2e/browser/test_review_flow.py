@@ -6,9 +6,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from msgspec import structs
 from playwright.sync_api import Browser, Dialog, Page, expect
 from tests.e2e.browser.conftest import LiveService
 from tests.e2e.service_world import OPERATOR, PASSWORD
+from tests.fakes.ncmec import PASSWORD as NCMEC_PASSWORD
+from tests.fakes.ncmec import USER, XSD, running_fake
+
+from cordon.app.report_content import NcmecSettings
+from cordon.respond.reports.client import CyberTipClient
 
 A1 = "case-00000000000000a1"
 
@@ -98,7 +104,8 @@ def test_media_is_never_served_to_a_browser_without_a_session(live: LiveService,
 
 
 def test_respond_to_a_case_in_the_browser(live: LiveService, chromium: Browser, shots: Path) -> None:
-    """Confirm, preserve, act (dry run) on every member, place a police hold and build a police export."""
+    """Confirm, preserve, act (dry run) on every member, place a police hold, build a police export, and
+    report to NCMEC (draft, another person's approval, send)."""
     context = chromium.new_context(viewport={"width": 1280, "height": 1000})
     page = context.new_page()
     log_in(page, live.url, OPERATOR, f"/cases/{A1}")
@@ -150,4 +157,31 @@ def test_respond_to_a_case_in_the_browser(live: LiveService, chromium: Browser, 
         kinds
     )
     saved.unlink()  # the export zip holds case records: not kept among the artefacts
+
+    # a CyberTipline report: drafted by the operator, approved by another person, sent to the (fake) NCMEC
+    with running_fake() as fake:
+        svc = live.world.service
+        svc.settings = structs.replace(svc.settings, ncmec=NcmecSettings(
+            base_url=fake.url, xsd=str(XSD), first_name="Ada", last_name="Lovelace", email="ts@social.example"))  # fmt: skip
+        svc.report_client = lambda s: CyberTipClient(s.base_url, USER, NCMEC_PASSWORD, retries=0)
+        page.locator("#report-form").get_by_role("button", name="Draft NCMEC CyberTipline report").click()
+        row = page.locator("#reports li", has_text="ncmec")
+        expect(row.locator(".report-status")).to_have_text("draft")
+        expect(row.get_by_role("button", name="Approve report")).to_have_count(
+            1
+        )  # ops may approve others' drafts
+        approver = chromium.new_context().new_page()
+        log_in(approver, live.url, "approver", f"/cases/{A1}")
+        approver.locator("#reports li", has_text="ncmec").get_by_role("button", name="Approve report").click()
+        expect(approver.locator("#reports li", has_text="ncmec").locator(".report-status")).to_have_text(
+            "approved"
+        )
+        page.goto(f"{live.url}/cases/{A1}")
+        row.get_by_role("button", name="Send to NCMEC").click()
+        expect(row.locator(".report-status")).to_have_text("finished")
+        expect(row).to_contain_text("NCMEC report 4564654")
+        expect(page.locator("#case-status")).to_have_text("reported")
+        expect(page.locator("#holds li", has_text="ncmec")).to_contain_text("CyberTipline 4564654")
+        page.screenshot(path=shots / "3-reported.png", full_page=True)
+        assert fake.reports["4564654"].status == "finished" and fake.reports["4564654"].files
     context.close()
