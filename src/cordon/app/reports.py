@@ -22,18 +22,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from cordon.app.report_content import NcmecSettings, build_content
-from cordon.app.response import ACTIONABLE, load_dossier, place_hold
+from cordon.app.response import ACTIONABLE, load_dossier, place_hold, verified_package
 from cordon.errors import ConfigError, ResponseError
 from cordon.model import CaseLabel
 from cordon.respond import review
 from cordon.respond.access import Permission, Principal, require
-from cordon.respond.actions.gate import GateRefusedError, check_gate
 from cordon.respond.evidence import SigningKey
 from cordon.respond.holds import HoldKind
 from cordon.respond.reports.client import CyberTipClient, CyberTipError
 from cordon.respond.reports.cybertip import Schema, file_details_xml, report_xml
 from cordon.respond.state.store import StateStore, utc
-from cordon.respond.state.tables import PreservationRow, ReportRow
+from cordon.respond.state.tables import ReportRow
 
 ClientFactory = Callable[[NcmecSettings], CyberTipClient]
 
@@ -105,16 +104,7 @@ def draft_report(
     if not settings.xsd:
         raise ConfigError("NCMEC's XSD is not configured (download https://report.cybertip.org/ispws/xsd)")
     now = datetime.now(UTC)
-    gate = check_gate(store, case_id, key.public, now)
-    if gate.kind != "preserved":
-        raise GateRefusedError(
-            f"case {case_id}: a report needs a verified preservation package, not an override"
-        )
-    with store.session() as s:
-        pres = s.get(PreservationRow, gate.ref)
-        package = Path(pres.path) if pres else None
-    if package is None:
-        raise GateRefusedError(f"case {case_id}: preservation {gate.ref} vanished from the state store")
+    gate, package = verified_package(store, case_id, key, now, "a report")
     content = build_content(store, load_dossier(store, case_id), package, settings, now=now)
     xml = report_xml(content.report)
     problems = Schema(Path(settings.xsd)).errors(xml)
@@ -181,10 +171,7 @@ def submit_report(
     approved = _approved_digest(store, report_id)
     if hashlib.sha256(row.body.encode()).hexdigest() != approved:
         raise ReportRefusedError(f"report {report_id}: the XML changed after its approval; draft it again")
-    gate = check_gate(store, row.case_id, key.public, datetime.now(UTC))
-    with store.session() as s:
-        pres = s.get(PreservationRow, gate.ref)
-        package = Path(pres.path) if pres else Path()
+    _, package = verified_package(store, row.case_id, key, datetime.now(UTC), "a report")
     content = build_content(store, load_dossier(store, row.case_id), package, settings)
     client = client_factory(settings)
     external, error = "", None

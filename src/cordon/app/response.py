@@ -264,6 +264,23 @@ def hold_alerts(
         return expiring([_hold(r) for r in rows], now, within)
 
 
+def verified_package(
+    store: StateStore, case_id: str, key: SigningKey, now: datetime, what: str
+) -> tuple[Gate, Path]:
+    """The case's latest preservation package, verified now; `what` (an export, a report) needs a package,
+    an admin's override of the action gate is not enough."""
+    gate = check_gate(store, case_id, key.public, now)
+    if gate.kind != "preserved":
+        raise GateRefusedError(
+            f"case {case_id}: {what} needs a verified preservation package, not an override"
+        )
+    with store.session() as s:
+        row = s.get(PreservationRow, gate.ref)
+        if row is None:
+            raise GateRefusedError(f"case {case_id}: preservation {gate.ref} vanished from the state store")
+        return gate, Path(row.path)
+
+
 # -- exports -------------------------------------------------------------------------------------------------
 def export_case(
     store: StateStore,
@@ -280,16 +297,8 @@ def export_case(
     actions, holds and reports, under a signed manifest. Recorded as a report row and audited."""
     require(principal, Permission.REPORT_BUILD)
     now = now or datetime.now(UTC)
-    gate = check_gate(store, case_id, key.public, now)
-    if gate.kind != "preserved":
-        raise GateRefusedError(
-            f"case {case_id}: an export needs a verified preservation package, not an override"
-        )
+    gate, package_path = verified_package(store, case_id, key, now, "an export")
     with store.session() as s:
-        row = s.get(PreservationRow, gate.ref)
-        if row is None:
-            raise GateRefusedError(f"case {case_id}: preservation {gate.ref} vanished from the state store")
-        package_path = Path(row.path)
         files = _case_files(s, case_id)
     verdict = store.verify_audit()
     files.append(CapturedFile("audit-chain.json", json.dumps(

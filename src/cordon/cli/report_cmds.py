@@ -10,6 +10,7 @@ approval must come from someone else: through `cordon serve`, or a command line 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -22,7 +23,7 @@ from cordon.cli.respond_cmds import DEFAULT_KEY, KeyOpt, StateOpt, _fail, _princ
 from cordon.errors import ConfigError, CordonError
 from cordon.respond.access import Role
 from cordon.respond.evidence import SigningKey
-from cordon.respond.state.store import DEFAULT_URL
+from cordon.respond.state.store import DEFAULT_URL, StateStore
 
 report_app = typer.Typer(
     help="NCMEC CyberTipline reports: draft, approve, submit, retract, show.", no_args_is_help=True
@@ -47,6 +48,15 @@ def _show(view: reports.ReportView) -> None:
                   + f"; XML sha256 {view.sha256}")  # fmt: skip
 
 
+def _step(state: str, step: Callable[[StateStore], reports.ReportView]) -> None:
+    try:
+        with _store(state) as store:
+            view = step(store)
+    except CordonError as exc:
+        raise _fail(exc) from exc
+    _show(view)
+
+
 @report_app.command("draft")
 def draft(
     case: Annotated[str, typer.Argument(help="The case id.")],
@@ -55,24 +65,17 @@ def draft(
     key: KeyOpt = DEFAULT_KEY,
 ) -> None:
     """Draft a report from the case's verified preservation package (validated against NCMEC's XSD)."""
-    try:
-        with _store(state) as store:
-            view = reports.draft_report(store, case, _principal(Role.REPORTER), _settings(ncmec),
-                                        key=SigningKey.load_or_create(key))  # fmt: skip
-    except CordonError as exc:
-        raise _fail(exc) from exc
-    _show(view)
+    _step(state, lambda store: reports.draft_report(store, case, _principal(Role.REPORTER), _settings(ncmec),
+                                                    key=SigningKey.load_or_create(key)))  # fmt: skip
 
 
 @report_app.command("approve")
 def approve(report: ReportArg, ncmec: ConfigOpt, state: StateOpt = DEFAULT_URL) -> None:
     """Approve a draft's exact XML (four eyes: not by the person who drafted it)."""
-    try:
-        with _store(state) as store:
-            view = reports.approve_report(store, report, _principal(Role.APPROVER), _settings(ncmec))
-    except CordonError as exc:
-        raise _fail(exc) from exc
-    _show(view)
+    _step(
+        state,
+        lambda store: reports.approve_report(store, report, _principal(Role.APPROVER), _settings(ncmec)),
+    )
 
 
 @report_app.command("submit")
@@ -80,24 +83,17 @@ def submit(
     report: ReportArg, ncmec: ConfigOpt, state: StateOpt = DEFAULT_URL, key: KeyOpt = DEFAULT_KEY
 ) -> None:
     """Send an approved report: submit, upload the preserved copies with their details, finish."""
-    try:
-        with _store(state) as store:
-            view = reports.submit_report(store, report, _principal(Role.REPORTER), _settings(ncmec),
-                                         key=SigningKey.load_or_create(key))  # fmt: skip
-    except CordonError as exc:
-        raise _fail(exc) from exc
-    _show(view)
+    _step(state, lambda store: reports.submit_report(store, report, _principal(Role.REPORTER), _settings(ncmec),
+                                                     key=SigningKey.load_or_create(key)))  # fmt: skip
 
 
 @report_app.command("retract")
 def retract(report: ReportArg, ncmec: ConfigOpt, state: StateOpt = DEFAULT_URL) -> None:
     """Retract a report that is not finished (NCMEC cancels it if it was submitted)."""
-    try:
-        with _store(state) as store:
-            view = reports.retract_report(store, report, _principal(Role.REPORTER), _settings(ncmec))
-    except CordonError as exc:
-        raise _fail(exc) from exc
-    _show(view)
+    _step(
+        state,
+        lambda store: reports.retract_report(store, report, _principal(Role.REPORTER), _settings(ncmec)),
+    )
 
 
 @report_app.command("show")
