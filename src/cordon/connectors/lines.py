@@ -8,7 +8,7 @@ what a `Cursor` stores for resuming.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,8 +24,9 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 
+from cordon.connectors.batching import BatchBuilder
 from cordon.errors import RecordError
-from cordon.model import Quarantined
+from cordon.model import Cursor, Quarantined, RecordBatch
 
 RAW_LIMIT = 4096
 _CHUNK = 1 << 20
@@ -262,3 +263,50 @@ class ByteProgress:
 
 def open_binary(path: Path) -> IO[bytes]:
     return path.open("rb")
+
+
+def read_file(
+    file: Path,
+    handle: Callable[[RawRecord, BatchBuilder], None],
+    start: Cursor | None,
+    batch_size: int,
+    progress: bool,
+    name: Callable[[Quarantined, RawRecord], Quarantined] | None = None,
+) -> Iterator[RecordBatch]:
+    """The record loop every line-based connector shares: resume at the cursor, hand each record to `handle`,
+    quarantine a bad one with its reason (decode errors, a `RecordError` naming its field, bad UTF-8 or JSON
+    nested too deeply) and go on, and yield a batch with its cursor whenever the builder is full. `name` may
+    give a quarantined record an id the connector can still read from the raw bytes."""
+    source = str(file)
+    out = BatchBuilder(source, batch_size)
+    offset = start.offset if start else 0
+    line = start.line if start else 0
+
+    def reject(q: Quarantined, rec: RawRecord) -> None:
+        out.reject(name(q, rec) if name is not None else q)
+
+    with byte_progress(file, progress, offset) as bar:
+        records = iter_records(file, offset, line)
+        while True:
+            try:
+                rec = next(records)
+            except StopIteration:
+                break
+            except BadArrayEnd as end:
+                out.reject(bad_end_quarantine(source, end))
+                offset = end.offset
+                break
+            try:
+                handle(rec, out)
+            except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+                reject(quarantine_for(source, rec, exc), rec)
+            except RecordError as exc:
+                reject(quarantine_for(source, rec, exc, exc.field), rec)
+            except (UnicodeDecodeError, RecursionError) as exc:  # RecursionError: JSON nested too deeply
+                reject(quarantine_for(source, rec, exc, "$"), rec)
+            offset, line = rec.end_offset, rec.line
+            if out.full:
+                yield out.flush(offset, line)
+                bar.update(offset)
+        if not out.empty:
+            yield out.flush(offset, line)

@@ -240,32 +240,8 @@ class JetstreamConnector:
         skip_to = names.index(start.source) if start is not None and start.source in names else 0
         for idx, file in enumerate(files[skip_to:], start=skip_to):
             resume = start if start is not None and idx == skip_to and start.source == str(file) else None
-            yield from _read_file(file, reader, resume, batch_size, self.progress)
-
-
-def _read_file(
-    file: Path, reader: _EventReader, start: Cursor | None, batch_size: int, progress: bool
-) -> Iterator[RecordBatch]:
-    source = str(file)
-    out = BatchBuilder(source, batch_size)
-    offset = start.offset if start else 0
-    line = start.line if start else 0
-    with lines.byte_progress(file, progress, offset) as bar:
-        for rec in lines.iter_records(file, offset, line):
-            try:
-                reader.handle(rec.data, out)
-            except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-                out.reject(_named(lines.quarantine_for(source, rec, exc), rec))
-            except RecordError as exc:
-                out.reject(_named(lines.quarantine_for(source, rec, exc, exc.field), rec))
-            except (UnicodeDecodeError, RecursionError) as exc:
-                out.reject(_named(lines.quarantine_for(source, rec, exc, "$"), rec))
-            offset, line = rec.end_offset, rec.line
-            if out.full:
-                yield out.flush(offset, line)
-                bar.update(offset)
-        if not out.empty:
-            yield out.flush(offset, line)
+            yield from lines.read_file(file, lambda rec, out: reader.handle(rec.data, out), resume, batch_size,
+                                       self.progress, name=_named)  # fmt: skip
 
 
 def _named(q: Quarantined, rec: lines.RawRecord) -> Quarantined:

@@ -12,7 +12,7 @@ from cordon.connectors import lines
 from cordon.connectors.batching import BatchBuilder
 from cordon.connectors.mastodon import mapping
 from cordon.connectors.mastodon.schema import AccountS, AdminAccountS, FollowS, ModerationS, StatusS
-from cordon.errors import RecordError, UnknownFormatError
+from cordon.errors import UnknownFormatError
 from cordon.model import Cursor, RecordBatch
 
 # the export directory's files, in the order they are read (a cursor names the file it stopped in)
@@ -173,39 +173,8 @@ class MastodonConnector:
             if idx < skip_to:
                 continue
             resume = start if start is not None and idx == skip_to and start.source == str(file) else None
-            yield from _read_file(file, make_handler(), resume, batch_size, self.progress)
+            yield from lines.read_file(file, _on_data(make_handler()), resume, batch_size, self.progress)
 
 
-def _read_file(
-    file: Path, handle: _Handler, start: Cursor | None, batch_size: int, progress: bool
-) -> Iterator[RecordBatch]:
-    source = str(file)
-    out = BatchBuilder(source, batch_size)
-    offset = start.offset if start else 0
-    line = start.line if start else 0
-    with lines.byte_progress(file, progress, offset) as bar:
-        records = lines.iter_records(file, offset, line)
-        while True:
-            try:
-                rec = next(records)
-            except StopIteration:
-                break
-            except lines.BadArrayEnd as end:
-                out.reject(lines.bad_end_quarantine(source, end))
-                offset = end.offset
-                break
-            try:
-                handle(rec.data, out)
-            except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-                out.reject(lines.quarantine_for(source, rec, exc))
-            except RecordError as exc:
-                out.reject(lines.quarantine_for(source, rec, exc, exc.field))
-            except (UnicodeDecodeError, RecursionError) as exc:
-                # RecursionError: msgspec's answer to JSON nested too deeply to decode
-                out.reject(lines.quarantine_for(source, rec, exc, "$"))
-            offset, line = rec.end_offset, rec.line
-            if out.full:
-                yield out.flush(offset, line)
-                bar.update(offset)
-        if not out.empty:
-            yield out.flush(offset, line)
+def _on_data(handle: _Handler) -> Callable[[lines.RawRecord, BatchBuilder], None]:
+    return lambda rec, out: handle(rec.data, out)

@@ -240,37 +240,4 @@ class XConnector:
         skip_to = names.index(start.source) if start is not None and start.source in names else 0
         for idx, file in enumerate(files[skip_to:], start=skip_to):
             resume = start if start is not None and idx == skip_to and start.source == str(file) else None
-            yield from _read_file(file, resume, batch_size, self.progress)
-
-
-def _read_file(file: Path, start: Cursor | None, batch_size: int, progress: bool) -> Iterator[RecordBatch]:
-    source = str(file)
-    reader = _LineReader(source)
-    out = BatchBuilder(source, batch_size)
-    offset = start.offset if start else 0
-    line = start.line if start else 0
-    with lines.byte_progress(file, progress, offset) as bar:
-        records = lines.iter_records(file, offset, line)
-        while True:
-            try:
-                rec = next(records)
-            except StopIteration:
-                break
-            except lines.BadArrayEnd as end:
-                out.reject(lines.bad_end_quarantine(source, end))
-                offset = end.offset
-                break
-            try:
-                reader.handle(rec, out)
-            except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-                out.reject(lines.quarantine_for(source, rec, exc))
-            except RecordError as exc:
-                out.reject(lines.quarantine_for(source, rec, exc, exc.field))
-            except (UnicodeDecodeError, RecursionError) as exc:
-                out.reject(lines.quarantine_for(source, rec, exc, "$"))
-            offset, line = rec.end_offset, rec.line
-            if out.full:
-                yield out.flush(offset, line)
-                bar.update(offset)
-        if not out.empty:
-            yield out.flush(offset, line)
+            yield from lines.read_file(file, _LineReader(str(file)).handle, resume, batch_size, self.progress)
