@@ -67,6 +67,9 @@ class MediaResolver:
         self._blobs = blobs
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cordon-media")
         self._seen: set[tuple[str, str, str]] = set()
+        # local media file -> its hashes (and stored copy), so that a file referenced by many attachments or
+        # avatars is read and hashed once per run (a 1M-post world links 145k refs to 8.6k files)
+        self._by_file: dict[str, Media] = {}
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
@@ -118,6 +121,11 @@ class MediaResolver:
         return todo
 
     def _resolve_one(self, request: MediaRequest) -> Resolved | MediaError:
+        local = self._fetcher.local_path(request.url)
+        known = self._by_file.get(str(local)) if local is not None else None
+        if known is not None:
+            return Resolved(known, MediaLink(request.platform, request.ref_id, known.sha256, source=str(local),
+                                             url=request.url))  # fmt: skip
         try:
             fetched = self._fetcher.fetch(request.url, record_id=request.ref_id, field=request.field)
         except MediaError as exc:
@@ -129,4 +137,6 @@ class MediaResolver:
         link = MediaLink(
             request.platform, request.ref_id, media.sha256, source=fetched.source, url=request.url
         )
+        if local is not None and fetched.source == str(local):
+            self._by_file[fetched.source] = media
         return Resolved(media, link)

@@ -62,7 +62,7 @@ class MediaFetcher:
 
     def fetch(self, url: str, *, record_id: str, field: str = "media") -> FetchedMedia:
         """The bytes behind `url` for record `record_id`; raises MediaError when missing, oversize or slow."""
-        local = self._local_path(url)
+        local = self.local_path(url)
         if local is not None and local.is_file():
             return self._read_local(local, record_id, field)
         if self._client is not None and urlsplit(url).scheme in _HTTP_SCHEMES:
@@ -73,7 +73,8 @@ class MediaFetcher:
         )
         raise MediaError(f"media file not found ({fix})", source=where, record_id=record_id, field=field)
 
-    def _local_path(self, url: str) -> Path | None:
+    def local_path(self, url: str) -> Path | None:
+        """Where `url` would be in the export's media directory (None without one); it may not exist."""
         if self.media_dir is None:
             return None
         name = local_file_name(url)
