@@ -81,20 +81,23 @@ def graph_svg(dossier: Dossier, width: int = 640, height: int = 420, max_nodes: 
         return round(sx, 1), round(sy, 1)
 
     parts = [f'<svg viewBox="0 0 {width} {height}" class="graph" role="img">']
+    # shared attributes on groups (ties by stroke width, members by colour): a page with 1,500 ties stays small
+    by_width: dict[str, list[str]] = {}
     for t in ties:
         (ax, ay), (bx, by) = px(index[t.a]), px(index[t.b])
-        w = min(3.0, 0.4 + t.weight / 2)
-        parts.append(
-            f'<line x1="{ax}" y1="{ay}" x2="{bx}" y2="{by}" stroke="#999" stroke-opacity="0.5" '
-            f'stroke-width="{w:.1f}"><title>{html.escape(t.layer)}</title></line>'
+        by_width.setdefault(f"{min(3.0, 0.4 + t.weight / 2):.1f}", []).append(
+            f'<line x1="{ax}" y1="{ay}" x2="{bx}" y2="{by}"><title>{html.escape(t.layer)}</title></line>'
         )
+    for w, lines in sorted(by_width.items()):
+        parts.append(f'<g stroke="#999" stroke-opacity="0.5" stroke-width="{w}">{"".join(lines)}</g>')
+    by_colour: dict[str, list[str]] = {}
     for name, i in index.items():
         x, y = px(i)
-        colour = ROLE_COLOURS.get(members[name], "#7f8c8d")
-        parts.append(
-            f'<circle cx="{x}" cy="{y}" r="4.5" fill="{colour}"><title>{html.escape(name)} '
-            f"({html.escape(members[name])})</title></circle>"
+        by_colour.setdefault(ROLE_COLOURS.get(members[name], "#7f8c8d"), []).append(
+            f'<circle cx="{x}" cy="{y}" r="4.5"><title>{html.escape(name)} ({html.escape(members[name])})</title></circle>'
         )
+    for colour, circles in sorted(by_colour.items()):
+        parts.append(f'<g fill="{colour}">{"".join(circles)}</g>')
     parts.append("</svg>")
     return Markup("".join(parts))
 
