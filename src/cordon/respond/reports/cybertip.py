@@ -2,15 +2,19 @@
 order, and validation against NCMEC's XSD (https://report.cybertip.org/ispws/xsd; its path is a setting).
 
 Only what cordon knows goes in: the incident (type, platform, time), the web pages (the network's posts), the
-reporting ESP's person, every reported account (ESP identifier and service, screen name, display name,
-profile URL, bio, whether it was disabled), and per uploaded file its name, location, hashes, whether the ESP
-viewed it, and the hash match or review that flagged it. Nothing is guessed: an unknown field stays out.
+reporting ESP's person and contact person, every reported account (ESP identifier and service, screen name,
+display name, profile URL, bio, IP capture events where the platform has them, prior CyberTipline reports, the
+network as its group, when it was created and disabled), and per uploaded file its name, location, hashes,
+upload IP, whether the ESP viewed it, and the hash match or review that flagged it. Nothing is guessed: an
+unknown field stays out. `validate(xml, xsd)` checks a document against NCMEC's schema.
 """
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 
 from lxml import etree
@@ -31,6 +35,7 @@ REPORT_ANNOTATIONS = ("sextortion", "csamSolicitation", "minorToMinorInteraction
                       "sadisticOnlineExploitation")  # fmt: skip
 FILE_ANNOTATIONS = ("animeDrawingVirtualHentai", "potentialMeme", "viral", "possibleSelfProduction",
                     "physicalHarm", "violenceGore", "bestiality", "liveStreaming", "infant", "generativeAi")  # fmt: skip
+IP_EVENTS = ("Login", "Registration", "Purchase", "Upload", "Other", "Unknown")
 XSI = "http://www.w3.org/2001/XMLSchema-instance"
 SCHEMA_LOCATION = "https://report.cybertip.org/ispws/xsd"
 
@@ -50,12 +55,37 @@ class ReportingPerson:
 
 
 @dataclass(frozen=True, slots=True)
+class ContactPerson:
+    """Whom law enforcement should contact about the report, if not the reporting person (an e-mail or a
+    phone number is needed)."""
+
+    first_name: str = ""
+    last_name: str = ""
+    email: str = ""
+    phone: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Disabled:
-    """An account the ESP disabled for good (e.g. suspended by a network action)."""
+    """When the ESP disabled an account (e.g. suspended by a network action); `user_notified` None: not known.
+    `reenabled_at` only for a temporary disabling."""
 
     at: datetime
-    user_notified: bool
+    user_notified: bool | None = None
     notified_at: datetime | None = None
+    reenabled_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class IpCapture:
+    """An IP address the platform recorded for an account or an upload (cordon's public sources have none; a
+    platform operator's own exports may)."""
+
+    ip: str
+    event: str = ""  # one of IP_EVENTS
+    at: datetime | None = None
+    possible_proxy: bool | None = None
+    port: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,8 +97,13 @@ class ReportedAccount:
     profile_url: str = ""
     bio: str = ""
     compromised: bool | None = None  # a hijacked established account
-    disabled: Disabled | None = None
+    disabled: Disabled | None = None  # permanently
     additional_info: str = ""  # the account's role in the network and the evidence for it
+    created_at: datetime | None = None  # no element for it in the schema: heads additionalInfo
+    ips: tuple[IpCapture, ...] = ()
+    prior_reports: tuple[str, ...] = ()  # NCMEC report ids of earlier CyberTipline reports naming the account
+    group_identifier: str = ""  # the organised group the ESP believes the account belongs to (the network)
+    temporarily_disabled: Disabled | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +122,7 @@ class CyberTipReport:
     terms_of_service: str = ""
     legal_url: str = ""
     additional_info: str = ""
+    contact: ContactPerson | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +146,7 @@ class ReportFile:
     annotations: frozenset[str] = frozenset()  # of FILE_ANNOTATIONS
     hashes: tuple[FileHash, ...] = ()
     additional_info: tuple[str, ...] = field(default=())
+    upload_ip: IpCapture | None = None  # where the file was uploaded from, where the platform recorded it
 
 
 def _iso(dt: datetime, what: str) -> str:
@@ -150,9 +187,51 @@ def _check(report: CyberTipReport) -> None:
     unknown = report.annotations - set(REPORT_ANNOTATIONS)
     if unknown:
         raise ReportInputError(f"report: annotations {sorted(unknown)} are not NCMEC report annotations")
+    c = report.contact
+    if c is not None:
+        if not c.email.strip() and not c.phone.strip():
+            raise ReportInputError("report: contact needs an e-mail address or a phone number")
+        if c.email and "@" not in c.email:
+            raise ReportInputError(f"report: contact.email {c.email!r} is not an e-mail address")
     for i, a in enumerate(report.accounts):
         if not a.esp_identifier.strip():
             raise ReportInputError(f"report: accounts[{i}].esp_identifier is empty")
+        for j, ip in enumerate(a.ips):
+            _check_ip(ip, f"report: accounts[{i}].ips[{j}]")
+        for ref in a.prior_reports:
+            if not ref.isdigit():
+                raise ReportInputError(
+                    f"report: accounts[{i}].prior_reports {ref!r} is not a numeric CyberTipline report id"
+                )
+        if a.disabled is not None and a.disabled.reenabled_at is not None:
+            raise ReportInputError(
+                f"report: accounts[{i}].disabled.reenabled_at is set: a re-enabled account was disabled "
+                "temporarily (use temporarily_disabled)"
+            )
+
+
+def _check_ip(ip: IpCapture, what: str) -> None:
+    try:
+        ipaddress.ip_address(ip.ip)
+    except ValueError as exc:
+        raise ReportInputError(f"{what}.ip {ip.ip!r} is not an IP address") from exc
+    if ip.event and ip.event not in IP_EVENTS:
+        raise ReportInputError(f"{what}.event {ip.event!r} is not one of {', '.join(IP_EVENTS)}")
+    if ip.port is not None and not 0 <= ip.port <= 65535:
+        raise ReportInputError(f"{what}.port {ip.port} is not a port number")
+
+
+def _ip(parent: etree._Element, ip: IpCapture, what: str) -> None:
+    el = _sub(parent, "ipCaptureEvent")
+    _sub(el, "ipAddress", ip.ip)
+    if ip.event:
+        _sub(el, "eventName", ip.event)
+    if ip.at is not None:
+        _sub(el, "dateTime", _iso(ip.at, f"{what}: ip {ip.ip} at"))
+    if ip.possible_proxy is not None:
+        _sub(el, "possibleProxy", _bool(ip.possible_proxy))
+    if ip.port is not None:
+        _sub(el, "port", str(ip.port))
 
 
 def report_xml(report: CyberTipReport) -> bytes:
@@ -186,6 +265,12 @@ def report_xml(report: CyberTipReport) -> bytes:
     if report.reporter.phone:
         _sub(person, "phone", report.reporter.phone)
     _sub(person, "email", report.reporter.email)
+    if report.contact is not None:
+        contact = _sub(reporter, "contactPerson")
+        for tag, value in (("firstName", report.contact.first_name), ("lastName", report.contact.last_name),
+                           ("phone", report.contact.phone), ("email", report.contact.email)):  # fmt: skip
+            if value:
+                _sub(contact, tag, value)
     if report.company_template:
         _sub(reporter, "companyTemplate", report.company_template)
     if report.terms_of_service:
@@ -213,16 +298,29 @@ def _account(el: etree._Element, a: ReportedAccount) -> None:
         _sub(el, "profileUrl", a.profile_url)
     if a.bio:
         _sub(el, "profileBio", a.bio)
-    if a.disabled is not None:
-        attrs = {"disabledDate": _iso(a.disabled.at, f"account {a.esp_identifier}: disabled.at"),
-                 "userNotified": _bool(a.disabled.user_notified)}  # fmt: skip
-        if a.disabled.notified_at is not None:
-            attrs["userNotifiedDate"] = _iso(
-                a.disabled.notified_at, f"account {a.esp_identifier}: notified_at"
-            )
-        _sub(el, "accountPermanentlyDisabled", "true", **attrs)
-    if a.additional_info:
-        _sub(el, "additionalInfo", a.additional_info)
+    what = f"account {a.esp_identifier}"
+    for ip in a.ips:
+        _ip(el, ip, what)
+    for ref in a.prior_reports:
+        _sub(el, "priorCTReports", ref)
+    if a.group_identifier:
+        _sub(el, "groupIdentifier", a.group_identifier)
+    for tag, d in (("accountTemporarilyDisabled", a.temporarily_disabled),
+                   ("accountPermanentlyDisabled", a.disabled)):  # fmt: skip
+        if d is None:
+            continue
+        attrs = {"disabledDate": _iso(d.at, f"{what}: disabled at")}
+        if d.user_notified is not None:
+            attrs["userNotified"] = _bool(d.user_notified)
+        if d.notified_at is not None:
+            attrs["userNotifiedDate"] = _iso(d.notified_at, f"{what}: notified_at")
+        if d.reenabled_at is not None:
+            attrs["reenabledDate"] = _iso(d.reenabled_at, f"{what}: reenabled_at")
+        _sub(el, tag, "true", **attrs)
+    info = [f"Account created {_iso(a.created_at, f'{what}: created_at')}."] if a.created_at else []
+    info += [a.additional_info] if a.additional_info else []
+    if info:
+        _sub(el, "additionalInfo", " ".join(info))
 
 
 def file_details_xml(report_id: str, file_id: str, f: ReportFile) -> bytes:
@@ -238,6 +336,8 @@ def file_details_xml(report_id: str, file_id: str, f: ReportFile) -> bytes:
         raise ReportInputError(
             f"file {f.file_name}: annotations {sorted(unknown)} are not NCMEC file annotations"
         )
+    if f.upload_ip is not None:
+        _check_ip(f.upload_ip, f"file {f.file_name}: upload_ip")
     root = _root("fileDetails")
     _sub(root, "reportId", report_id)
     _sub(root, "fileId", file_id)
@@ -260,6 +360,8 @@ def file_details_xml(report_id: str, file_id: str, f: ReportFile) -> bytes:
                 _sub(notes, name, "true")
     for h in f.hashes:
         _sub(root, "originalFileHash", h.value, hashType=h.kind)
+    if f.upload_ip is not None:
+        _ip(root, f.upload_ip, f"file {f.file_name}")
     for info in f.additional_info:
         _sub(root, "additionalInfo", info)
     return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True))
@@ -282,6 +384,17 @@ class Schema:
         if self._schema.validate(doc):
             return []
         return [f"line {e.line}: {e.message}" for e in self._schema.error_log]
+
+
+@lru_cache(maxsize=4)
+def _schema(path: str) -> Schema:
+    return Schema(Path(path))
+
+
+def validate(xml: bytes, xsd: Path | str) -> list[str]:
+    """What NCMEC's XSD at `xsd` (a setting; NCMEC publishes it at https://report.cybertip.org/ispws/xsd)
+    rejects in `xml`, one message per problem; empty when the document is valid. The schema is loaded once."""
+    return _schema(str(Path(xsd).resolve())).errors(xml)
 
 
 def _parser() -> etree.XMLParser:
