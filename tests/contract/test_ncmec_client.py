@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from cordon.errors import ConfigError
 from cordon.respond.reports.client import CyberTipClient, CyberTipError
 from cordon.respond.reports.cybertip import (
     INCIDENT_TYPES,
@@ -98,6 +99,20 @@ def test_documented_error_codes(fake: FakeNcmec) -> None:
         report_id = client.submit(REPORT)
         with pytest.raises(CyberTipError, match="5002"):
             client.fileinfo(file_details_xml(report_id, "nope", ReportFile("x.png")))
+
+
+def test_credentials_from_named_environment_variables(
+    fake: FakeNcmec, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("T_NCMEC_USER", USER)
+    monkeypatch.delenv("T_NCMEC_PASS", raising=False)
+    with pytest.raises(ConfigError, match=r"\$T_NCMEC_PASS") as err:
+        CyberTipClient.from_env(fake.url, "T_NCMEC_USER", "T_NCMEC_PASS")
+    assert "T_NCMEC_USER" not in str(err.value)  # only what is missing is named
+    monkeypatch.setenv("T_NCMEC_PASS", PASSWORD)
+    with CyberTipClient.from_env(fake.url, "T_NCMEC_USER", "T_NCMEC_PASS", retries=0) as client:
+        assert PASSWORD not in repr(client)
+        assert client.status().startswith(f"Remote User : {USER}")
 
 
 def test_plain_http_only_to_loopback() -> None:

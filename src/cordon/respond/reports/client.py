@@ -12,6 +12,7 @@ whole). Only safe calls are retried on a transport error: /status, and /retract 
 from __future__ import annotations
 
 import hashlib
+import os
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -19,7 +20,7 @@ from datetime import UTC, datetime
 import httpx
 from lxml import etree
 
-from cordon.errors import ResponseError
+from cordon.errors import ConfigError, ResponseError
 
 PRODUCTION = "https://report.cybertip.org/ispws"
 TESTING = "https://exttest.cybertip.org/ispws"
@@ -85,6 +86,19 @@ class CyberTipClient:
             )
         self._http = httpx.Client(base_url=self.base_url.rstrip("/"), auth=(self.username, self.password),
                                   timeout=self.timeout_s, follow_redirects=False)  # fmt: skip
+
+    @classmethod
+    def from_env(
+        cls, base_url: str, username_env: str, password_env: str, *, timeout_s: float = 60.0, retries: int = 2
+    ) -> CyberTipClient:
+        """A client whose NCMEC-issued credentials are read from the environment variables named here."""
+        user, password = os.environ.get(username_env, ""), os.environ.get(password_env, "")
+        missing = [name for name, value in ((username_env, user), (password_env, password)) if not value]
+        if missing:
+            raise ConfigError(
+                f"NCMEC credentials: set ${' and $'.join(missing)} (issued by NCMEC to the ESP)"
+            )
+        return cls(base_url, user, password, timeout_s=timeout_s, retries=retries)
 
     def close(self) -> None:
         self._http.close()
