@@ -121,17 +121,50 @@ def test_a_failed_upload_retracts_the_report(world: World, fake: FakeNcmec) -> N
     assert svc.store.status(A1) == "confirmed"  # not reported
     assert "report.failed" in [e.action for e in svc.store.audit_entries()]
 
+    fake.corrupt_md5 = False  # drafted again, the same XML is a new report (the failed one stays as it was)
+    again = reports.draft_report(svc.store, A1, REPORTER, cfg, key=svc.key)
+    assert again.id != failed.id and again.status == "draft" and again.xml == failed.xml
+    assert reports.draft_report(svc.store, A1, REPORTER, cfg, key=svc.key).id == again.id  # idempotent
+    reports.approve_report(svc.store, again.id, APPROVER, cfg)
+    sent = reports.submit_report(svc.store, again.id, REPORTER, cfg, key=svc.key, client_factory=factory)
+    assert sent.status == "finished" and svc.store.status(A1) == "reported"
+    assert reports.report_view(svc.store, failed.id, REPORTER).status == "failed"
 
-def test_only_child_safety_cases_and_a_valid_schema(world: World, fake: FakeNcmec, tmp_path: Path) -> None:
+
+def test_two_sends_at_once_open_one_report(world: World, fake: FakeNcmec) -> None:
     svc, cfg = world.service, settings(fake)
-    spam = "case-00000000000000c3"
-    review.decide(svc.store, spam, review.Decision.CONFIRM, "rev")
-    with pytest.raises(reports.ReportRefusedError, match="only child-safety"):
-        reports.draft_report(svc.store, spam, REPORTER, cfg, key=svc.key)
     review.decide(svc.store, A1, review.Decision.CONFIRM, "rev")
     service_response.preserve(svc, A1, REPORTER, "copies")
-    from msgspec import structs  # noqa: PLC0415
+    draft = reports.draft_report(svc.store, A1, REPORTER, cfg, key=svc.key)
+    reports.approve_report(svc.store, draft.id, APPROVER, cfg)
+    inner: list[reports.ReportView] = []
 
-    no_email = structs.replace(cfg, email="")
-    with pytest.raises(Exception, match=r"reporter\.email"):
-        reports.draft_report(svc.store, A1, REPORTER, no_email, key=svc.key)
+    def racing(s: NcmecSettings) -> CyberTipClient:  # another send gets in while this one sets up its client
+        if not inner:
+            inner.append(
+                reports.submit_report(svc.store, draft.id, REPORTER, cfg, key=svc.key, client_factory=factory)
+            )
+        return factory(s)
+
+    with pytest.raises(reports.ReportRefusedError, match="already finished"):
+        reports.submit_report(svc.store, draft.id, REPORTER, cfg, key=svc.key, client_factory=racing)
+    assert inner[0].status == "finished"
+    assert len(fake.reports) == 1 and [p for _, p in fake.requests].count("/submit") == 1
+
+
+def test_the_approved_evidence_or_nothing(world: World, fake: FakeNcmec) -> None:
+    svc, cfg = world.service, settings(fake)
+    review.decide(svc.store, A1, review.Decision.CONFIRM, "rev")
+    first = service_response.preserve(svc, A1, REPORTER, "copies")
+    draft = reports.draft_report(svc.store, A1, REPORTER, cfg, key=svc.key)
+    reports.approve_report(svc.store, draft.id, APPROVER, cfg)
+    listing = first.path / "media.jsonl"
+    kept = listing.read_bytes()
+    listing.write_bytes(kept + b"\n")  # the package changed on disk after the approval
+    with pytest.raises(GateRefusedError, match="does not verify"):
+        reports.submit_report(svc.store, draft.id, REPORTER, cfg, key=svc.key, client_factory=factory)
+    listing.write_bytes(kept)
+    service_response.preserve(svc, A1, REPORTER, "copies")  # a newer package than the one drafted from
+    with pytest.raises(reports.ReportRefusedError, match="preserved again after the draft"):
+        reports.submit_report(svc.store, draft.id, REPORTER, cfg, key=svc.key, client_factory=factory)
+    assert fake.requests == [] and reports.report_view(svc.store, draft.id, REPORTER).status == "approved"

@@ -15,11 +15,12 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import os
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
-from pathlib import Path
+
+from sqlalchemy import update
+from sqlalchemy.orm import Session
 
 from cordon.app.report_content import NcmecSettings, build_content
 from cordon.app.response import ACTIONABLE, load_dossier, place_hold, verified_package
@@ -30,7 +31,7 @@ from cordon.respond.access import Permission, Principal, require
 from cordon.respond.evidence import SigningKey
 from cordon.respond.holds import HoldKind
 from cordon.respond.reports.client import CyberTipClient, CyberTipError
-from cordon.respond.reports.cybertip import Schema, file_details_xml, report_xml
+from cordon.respond.reports.cybertip import file_details_xml, report_xml, validate
 from cordon.respond.state.store import StateStore, utc
 from cordon.respond.state.tables import ReportRow
 
@@ -80,10 +81,24 @@ def report_view(store: StateStore, report_id: str, principal: Principal) -> Repo
 
 
 def client_from_env(settings: NcmecSettings) -> CyberTipClient:
-    user, password = os.environ.get(settings.username_env, ""), os.environ.get(settings.password_env, "")
-    if not user or not password:
-        raise ConfigError(f"NCMEC credentials: set ${settings.username_env} and ${settings.password_env}")
-    return CyberTipClient(settings.base_url, user, password)
+    """The production client: NCMEC's credentials from the environment variables the settings name."""
+    return CyberTipClient.from_env(
+        settings.base_url, settings.username_env, settings.password_env, timeout_s=settings.timeout_s
+    )
+
+
+def _draft_id(s: Session, digest: str) -> tuple[str, bool]:
+    """The id for a draft of this XML, and whether it is new: the same XML drafted again is the same report,
+    unless that one failed or was retracted (then the new draft gets the next id of the series)."""
+    for n in range(100):
+        key = digest if n == 0 else hashlib.sha256(f"{digest}#{n}".encode()).hexdigest()
+        report_id = f"ncmec-{key[:24]}"
+        row = s.get(ReportRow, report_id)
+        if row is None:
+            return report_id, True
+        if row.status not in ("failed", "retracted"):
+            return report_id, False
+    raise ReportRefusedError(f"this report XML (sha256 {digest}) was drafted and abandoned 100 times")
 
 
 def draft_report(
@@ -107,15 +122,15 @@ def draft_report(
     gate, package = verified_package(store, case_id, key, now, "a report")
     content = build_content(store, load_dossier(store, case_id), package, settings, now=now)
     xml = report_xml(content.report)
-    problems = Schema(Path(settings.xsd)).errors(xml)
+    problems = validate(xml, settings.xsd)
     if problems:
         raise ReportRefusedError(
             f"case {case_id}: the report does not validate against NCMEC's XSD: {problems[:5]}"
         )
     digest = hashlib.sha256(xml).hexdigest()
-    report_id = f"ncmec-{digest[:24]}"
     with store.session() as s:
-        if s.get(ReportRow, report_id) is None:
+        report_id, new = _draft_id(s, digest)
+        if new:
             s.add(ReportRow(id=report_id, case_id=case_id, kind="ncmec", status="draft", external_id="",
                             created_at=now, created_by=principal.name, approved_by="", body=xml.decode(),
                             transcript=""))  # fmt: skip
@@ -161,19 +176,36 @@ def submit_report(
     key: SigningKey,
     client_factory: ClientFactory = client_from_env,
 ) -> ReportView:
-    """Send an approved report to NCMEC: open it, upload the preserved copies with their details, finish."""
+    """Send an approved report to NCMEC: open it, upload the preserved copies with their details, finish.
+    The report is claimed (approved -> submitted) before anything is sent, so two people pressing "send" at
+    once open one report at NCMEC, not two."""
     require(principal, Permission.REPORT_BUILD)
     row = _row(store, report_id)
     if row.status != "approved" or not row.approved_by:
         raise ReportRefusedError(
             f"report {report_id} is {row.status}: an approver approves it before it is sent"
         )
-    approved = _approved_digest(store, report_id)
+    approved = _audit_detail(store, "report.approve", report_id).get("sha256")
     if hashlib.sha256(row.body.encode()).hexdigest() != approved:
         raise ReportRefusedError(f"report {report_id}: the XML changed after its approval; draft it again")
-    _, package = verified_package(store, row.case_id, key, datetime.now(UTC), "a report")
+    gate, package = verified_package(store, row.case_id, key, datetime.now(UTC), "a report")
+    if gate.ref != _audit_detail(store, "report.draft", report_id).get("package"):
+        raise ReportRefusedError(
+            f"report {report_id}: case {row.case_id} was preserved again after the draft; the files to send "
+            "would not be those approved; draft it again"
+        )
     content = build_content(store, load_dossier(store, row.case_id), package, settings)
     client = client_factory(settings)
+    with store.session() as s:
+        claimed = s.execute(
+            update(ReportRow)
+            .where(ReportRow.id == report_id, ReportRow.status == "approved")
+            .values(status="submitted")
+        )
+    if getattr(claimed, "rowcount", 0) != 1:
+        client.close()
+        now_status = _row(store, report_id).status
+        raise ReportRefusedError(f"report {report_id} is already {now_status}: someone else is sending it")
     external, error = "", None
     files: tuple[str, ...] = ()
     try:
@@ -209,9 +241,8 @@ def submit_report(
         store.append_event(
             s, row.case_id, "reported", principal.name, f"NCMEC CyberTipline report {external}"
         )
-    hold_by = Principal(principal.user_id, principal.name, principal.roles, principal.via, principal.csrf)
     place_hold(
-        store, row.case_id, hold_by, HoldKind.NCMEC, reference=f"CyberTipline {external}", starts_at=now
+        store, row.case_id, principal, HoldKind.NCMEC, reference=f"CyberTipline {external}", starts_at=now
     )
     return _view(_row(store, report_id))
 
@@ -239,13 +270,14 @@ def retract_report(
     return _view(_row(store, report_id))
 
 
-def _approved_digest(store: StateStore, report_id: str) -> str:
+def _audit_detail(store: StateStore, action: str, report_id: str) -> dict[str, object]:
+    """The detail of the latest audit entry `action` about this report (empty if there is none)."""
     for e in reversed(list(store.audit_entries())):
-        if e.action == "report.approve":
+        if e.action == action:
             detail = json.loads(e.detail)
-            if detail.get("report") == report_id:
-                return str(detail.get("sha256", ""))
-    return ""
+            if isinstance(detail, dict) and detail.get("report") == report_id:
+                return detail
+    return {}
 
 
 def _record(
