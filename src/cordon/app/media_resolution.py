@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from enum import StrEnum
+from pathlib import Path
 
 from cordon.connectors.media_fetch import MediaFetcher
 from cordon.corpus import BlobStore, CorpusStore
@@ -66,10 +67,10 @@ class MediaResolver:
         self._store = store
         self._blobs = blobs
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cordon-media")
-        self._seen: set[tuple[str, str, str]] = set()
+        self._seen: set[tuple[Platform, str, str]] = set()
         # local media file -> its hashes (and stored copy), so that a file referenced by many attachments or
         # avatars is read and hashed once per run (a 1M-post world links 145k refs to 8.6k files)
-        self._by_file: dict[str, Media] = {}
+        self._by_file: dict[Path, Media] = {}
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
@@ -79,10 +80,37 @@ class MediaResolver:
         todo = self._new_requests(batch)
         if not todo:
             return batch
+        # each media-directory file is read and hashed once per run: requests for a file already hashed are
+        # answered here, and of the rest only one request per file goes to the pool (the others follow it)
+        outcomes: list[Resolved | MediaError | None] = [None] * len(todo)
+        first_of: dict[Path, int] = {}
+        later: list[tuple[int, int]] = []  # (request, the request that fetches its file)
+        pending: list[int] = []
+        for i, request in enumerate(todo):
+            local = self._fetcher.local_path(request.url)
+            known = self._by_file.get(local) if local is not None else None
+            if known is not None:
+                outcomes[i] = _linked(request, known, str(local))
+            elif local is not None and local in first_of:
+                later.append((i, first_of[local]))
+            else:
+                if local is not None and local.is_file():
+                    first_of[local] = i
+                pending.append(i)
+        fetched = self._pool.map(self._resolve_one, [todo[i] for i in pending]) if len(pending) > 1 else (
+            [self._resolve_one(todo[i]) for i in pending]
+        )  # fmt: skip
+        for i, done in zip(pending, fetched, strict=True):
+            outcomes[i] = done
+        for i, j in later:
+            first = outcomes[j]
+            outcomes[i] = (
+                _linked(todo[i], first.media, first.link.source) if isinstance(first, Resolved) else first
+            )
         media: list[Media] = []
         links: list[MediaLink] = []
         failed: list[Quarantined] = []
-        for request, outcome in zip(todo, self._pool.map(self._resolve_one, todo), strict=True):
+        for request, outcome in zip(todo, outcomes, strict=True):
             if isinstance(outcome, MediaError):
                 failed.append(
                     Quarantined(
@@ -94,7 +122,7 @@ class MediaResolver:
                         raw=request.url,
                     )
                 )
-            else:
+            elif outcome is not None:
                 media.append(outcome.media)
                 links.append(outcome.link)
         return replace(
@@ -107,25 +135,23 @@ class MediaResolver:
     def _new_requests(self, batch: RecordBatch) -> list[MediaRequest]:
         if len(self._seen) > _SEEN_LIMIT:
             self._seen.clear()
-        fresh: dict[tuple[str, str, str], MediaRequest] = {}
+        fresh: dict[tuple[Platform, str, str], MediaRequest] = {}
+        seen = self._seen
         for request in media_requests(batch):
-            key = (request.platform.value, request.ref_id, request.url)
-            if key not in self._seen:
+            key = (request.platform, request.ref_id, request.url)
+            if key not in seen:
                 fresh[key] = request
-        self._seen.update(fresh)
+        seen.update(fresh)
+        if not fresh:
+            return []
         todo: list[MediaRequest] = []
         for platform in {r.platform for r in fresh.values()}:
             mine = [r for r in fresh.values() if r.platform == platform]
             linked = self._store.linked_media_refs(platform.value, [(r.ref_id, r.url) for r in mine])
-            todo += [r for r in mine if (r.ref_id, r.url) not in linked]
+            todo += [r for r in mine if (r.ref_id, r.url) not in linked] if linked else mine
         return todo
 
     def _resolve_one(self, request: MediaRequest) -> Resolved | MediaError:
-        local = self._fetcher.local_path(request.url)
-        known = self._by_file.get(str(local)) if local is not None else None
-        if known is not None:
-            return Resolved(known, MediaLink(request.platform, request.ref_id, known.sha256, source=str(local),
-                                             url=request.url))  # fmt: skip
         try:
             fetched = self._fetcher.fetch(request.url, record_id=request.ref_id, field=request.field)
         except MediaError as exc:
@@ -137,6 +163,13 @@ class MediaResolver:
         link = MediaLink(
             request.platform, request.ref_id, media.sha256, source=fetched.source, url=request.url
         )
+        local = self._fetcher.local_path(request.url)
         if local is not None and fetched.source == str(local):
-            self._by_file[fetched.source] = media
+            self._by_file[local] = media
         return Resolved(media, link)
+
+
+def _linked(request: MediaRequest, media: Media, source: str) -> Resolved:
+    """`request` resolved to media already read from the local file `source`."""
+    link = MediaLink(request.platform, request.ref_id, media.sha256, source=source, url=request.url)
+    return Resolved(media, link)

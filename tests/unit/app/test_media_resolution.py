@@ -1,0 +1,54 @@
+"""Media resolution reads each media-directory file once per run, however many attachments refer to it."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from tests.factories import make_account, make_media_ref, make_post
+
+from cordon.app.media_resolution import MediaResolver
+from cordon.connectors.media_fetch import MediaFetcher
+from cordon.corpus import DuckDBCorpus
+from cordon.model import RecordBatch
+
+
+def _batch(*refs: tuple[str, str]) -> RecordBatch:
+    account = make_account(avatar_url="")
+    posts = tuple(
+        make_post(account_id=account.id, media=(make_media_ref(id=ref_id, url=url),)) for ref_id, url in refs
+    )
+    return RecordBatch(source="fake.jsonl", accounts=(account,), posts=posts)
+
+
+def test_a_file_shared_by_many_refs_is_read_once_per_run(tmp_path: Path) -> None:
+    media = tmp_path / "media"
+    media.mkdir()
+    (media / "same.png").write_bytes(b"first bytes")
+    fetcher = MediaFetcher(media_dir=media)
+    with DuckDBCorpus(tmp_path / "c.duckdb") as store:
+        resolver = MediaResolver(fetcher, store, blobs=None, workers=2)
+        try:
+            one = resolver.resolve(
+                _batch(
+                    ("a1", "https://h.example/m/same.png"),
+                    ("a2", "https://other.example/x/same.png"),
+                    ("a3", "https://h.example/m/gone.png"),
+                    ("a4", "https://h.example/n/gone.png"),
+                )
+            )
+            # the file changes on disk: this run keeps the hashes it read (each file is read once per run)
+            (media / "same.png").write_bytes(b"other bytes")
+            two = resolver.resolve(_batch(("a5", "https://h.example/m/same.png")))
+        finally:
+            resolver.close()
+    first = hashlib.sha256(b"first bytes").hexdigest()
+    assert [(link.ref_id, link.sha256) for link in one.media_links] == [("a1", first), ("a2", first)]
+    assert {link.source for link in one.media_links} == {str(media / "same.png")}
+    assert [(q.record_id, q.field) for q in one.quarantined] == [
+        ("a3", "media_attachments"),
+        ("a4", "media_attachments"),
+    ]
+    assert all(q.source == str(media / "gone.png") for q in one.quarantined)
+    assert [(link.ref_id, link.sha256) for link in two.media_links] == [("a5", first)]
+    assert [m.sha256 for m in two.media] == [first]
