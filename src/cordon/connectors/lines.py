@@ -10,9 +10,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, NamedTuple
 
 import msgspec
 from rich.progress import (
@@ -24,7 +23,7 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 
-from cordon.connectors.batching import BatchBuilder
+from cordon.connectors.batching import BatchBuilder, ColumnSink
 from cordon.errors import RecordError
 from cordon.model import Cursor, Quarantined, RecordBatch
 
@@ -35,9 +34,8 @@ _FIELD_AT = re.compile(r"- at `([^`]+)`")
 _MISSING = re.compile(r"missing required field `([^`]+)`")
 
 
-@dataclass(frozen=True, slots=True)
-class RawRecord:
-    """One JSON record as bytes with where it came from."""
+class RawRecord(NamedTuple):
+    """One JSON record as bytes with where it came from (a NamedTuple: one is made per line read)."""
 
     data: bytes
     line: int  # 1-based line number (JSON Lines) or element number (arrays)
@@ -272,13 +270,15 @@ def read_file(
     batch_size: int,
     progress: bool,
     name: Callable[[Quarantined, RawRecord], Quarantined] | None = None,
+    columns: ColumnSink | None = None,
 ) -> Iterator[RecordBatch]:
     """The record loop every line-based connector shares: resume at the cursor, hand each record to `handle`,
     quarantine a bad one with its reason (decode errors, a `RecordError` naming its field, bad UTF-8 or JSON
     nested too deeply) and go on, and yield a batch with its cursor whenever the builder is full. `name` may
-    give a quarantined record an id the connector can still read from the raw bytes."""
+    give a quarantined record an id the connector can still read from the raw bytes; `columns` is where
+    `handle` maps records column by column, if it does."""
     source = str(file)
-    out = BatchBuilder(source, batch_size)
+    out = BatchBuilder(source, batch_size, columns)
     offset = start.offset if start else 0
     line = start.line if start else 0
 

@@ -1,6 +1,7 @@
 """cordon's records: frozen, typed, stdlib only. Every stage speaks these; no dicts cross module boundaries."""
 
 from cordon.model.batch import Cursor, RecordBatch
+from cordon.model.columns import EdgeColumns, MediaColumns, PostColumns, TextLists
 from cordon.model.corpus import (
     Account,
     Edge,
@@ -40,6 +41,7 @@ __all__ = [
     "CaseStatus",
     "Cursor",
     "Edge",
+    "EdgeColumns",
     "EdgeKind",
     "Entity",
     "EntityKind",
@@ -49,6 +51,7 @@ __all__ = [
     "HashAlgo",
     "Match",
     "Media",
+    "MediaColumns",
     "MediaHash",
     "MediaKind",
     "MediaLink",
@@ -57,10 +60,12 @@ __all__ = [
     "ModerationEvent",
     "Platform",
     "Post",
+    "PostColumns",
     "ProfileField",
     "Quarantined",
     "RecordBatch",
     "Report",
     "Signal",
     "Subject",
+    "TextLists",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from cordon.model.corpus import Account, Edge, Media, MediaLink, ModerationEvent, Post, Quarantined
@@ -21,14 +22,16 @@ class RecordBatch:
     """Records parsed from one contiguous slice of a source, plus what had to be quarantined.
 
     `cursor` points just past the slice: storing the batch and then the cursor makes ingest resumable.
+    `posts` and `edges` are tuples of records, or column sets (`model/columns.py`: `PostColumns`,
+    `EdgeColumns`) that read as the same records and that the store converts without building them.
     `media` and `media_links` are filled by the ingest pipeline once attachments and avatars are resolved
     (connectors leave them empty).
     """
 
     source: str
     accounts: tuple[Account, ...] = ()
-    posts: tuple[Post, ...] = ()
-    edges: tuple[Edge, ...] = ()
+    posts: Sequence[Post] = ()
+    edges: Sequence[Edge] = ()
     moderation: tuple[ModerationEvent, ...] = ()
     quarantined: tuple[Quarantined, ...] = ()
     cursor: Cursor | None = None

@@ -5,20 +5,28 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import NamedTuple
 
 import msgspec
 
 from cordon.connectors import lines
-from cordon.connectors.batching import BatchBuilder
+from cordon.connectors.batching import BatchBuilder, ColumnSink
 from cordon.connectors.mastodon import mapping
-from cordon.connectors.mastodon.schema import AccountS, AdminAccountS, FollowS, ModerationS, StatusS
+from cordon.connectors.mastodon.schema import AccountS, AdminAccountS, FollowS, ModerationS, StatusIn
 from cordon.errors import UnknownFormatError
 from cordon.model import Cursor, RecordBatch
 
 # the export directory's files, in the order they are read (a cursor names the file it stopped in)
 EXPORT_FILES = ("accounts.jsonl", "statuses.jsonl", "follows.jsonl", "moderation.jsonl")
 
-_Handler = Callable[[bytes, BatchBuilder], None]
+_Handle = Callable[[lines.RawRecord, BatchBuilder], None]
+
+
+class _Handler(NamedTuple):
+    """How one file's records are mapped: `handle` each, into the batch builder or into `columns`."""
+
+    handle: _Handle
+    columns: ColumnSink | None = None
 
 
 class _Probe(msgspec.Struct):
@@ -39,49 +47,51 @@ _PROBE = msgspec.json.Decoder(_Probe)
 
 
 def _status_handler() -> _Handler:
-    decode = msgspec.json.Decoder(StatusS).decode
+    decode = msgspec.json.Decoder(StatusIn).decode
+    columns = mapping.StatusColumns()
+    add = columns.add
 
-    def handle(data: bytes, out: BatchBuilder) -> None:
-        accounts, posts, edges = mapping.status(decode(data))
-        out.add(accounts=accounts, posts=posts, edges=edges)
+    def handle(rec: lines.RawRecord, out: BatchBuilder) -> None:
+        add(decode(rec.data))
+        out.count()
 
-    return handle
+    return _Handler(handle, columns)
 
 
 def _account_handler() -> _Handler:
     decode = msgspec.json.Decoder(AccountS).decode
 
-    def handle(data: bytes, out: BatchBuilder) -> None:
-        out.add(accounts=(mapping.account(decode(data)),))
+    def handle(rec: lines.RawRecord, out: BatchBuilder) -> None:
+        out.add(accounts=(mapping.account(decode(rec.data)),))
 
-    return handle
+    return _Handler(handle)
 
 
 def _admin_account_handler() -> _Handler:
     decode = msgspec.json.Decoder(AdminAccountS).decode
 
-    def handle(data: bytes, out: BatchBuilder) -> None:
-        out.add(accounts=(mapping.admin_account(decode(data)),))
+    def handle(rec: lines.RawRecord, out: BatchBuilder) -> None:
+        out.add(accounts=(mapping.admin_account(decode(rec.data)),))
 
-    return handle
+    return _Handler(handle)
 
 
 def _follow_handler() -> _Handler:
     decode = msgspec.json.Decoder(FollowS).decode
 
-    def handle(data: bytes, out: BatchBuilder) -> None:
-        out.add(edges=(mapping.follow(decode(data)),))
+    def handle(rec: lines.RawRecord, out: BatchBuilder) -> None:
+        out.add(edges=(mapping.follow(decode(rec.data)),))
 
-    return handle
+    return _Handler(handle)
 
 
 def _moderation_handler() -> _Handler:
     decode = msgspec.json.Decoder(ModerationS).decode
 
-    def handle(data: bytes, out: BatchBuilder) -> None:
-        out.add(moderation=(mapping.moderation(decode(data)),))
+    def handle(rec: lines.RawRecord, out: BatchBuilder) -> None:
+        out.add(moderation=(mapping.moderation(decode(rec.data)),))
 
-    return handle
+    return _Handler(handle)
 
 
 _BY_EXPORT_NAME: dict[str, Callable[[], _Handler]] = {
@@ -173,8 +183,7 @@ class MastodonConnector:
             if idx < skip_to:
                 continue
             resume = start if start is not None and idx == skip_to and start.source == str(file) else None
-            yield from lines.read_file(file, _on_data(make_handler()), resume, batch_size, self.progress)
-
-
-def _on_data(handle: _Handler) -> Callable[[lines.RawRecord, BatchBuilder], None]:
-    return lambda rec, out: handle(rec.data, out)
+            handler = make_handler()
+            yield from lines.read_file(
+                file, handler.handle, resume, batch_size, self.progress, columns=handler.columns
+            )

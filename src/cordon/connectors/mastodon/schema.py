@@ -96,6 +96,62 @@ class QuoteS(msgspec.Struct):
     quoted_status_id: str | None = None
 
 
+# -- what the reader declares of a Status -------------------------------------------------------------------
+# The reader decodes millions of statuses: only the fields it maps, without GC tracking (decoded JSON holds no
+# cycles), and the embedded account as its raw JSON, decoded as an AccountS once per distinct form (the same
+# author is embedded again and again).
+
+
+class TagIn(msgspec.Struct, gc=False):
+    name: str
+
+
+class MentionIn(msgspec.Struct, gc=False):
+    id: str
+
+
+class AttachmentIn(msgspec.Struct, gc=False):
+    id: str
+    type: str = "unknown"
+    url: str | None = None
+    preview_url: str | None = None
+    remote_url: str | None = None
+    description: str | None = None
+
+
+class CardIn(msgspec.Struct, gc=False):
+    url: str = ""
+    title: str = ""
+    description: str = ""
+
+
+class StatusIn(msgspec.Struct, gc=False):
+    id: str
+    created_at: datetime
+    account: msgspec.Raw  # an AccountS (decoded by the mapping, which names `$.account` in its errors)
+    content: str = ""
+    text: str | None = None
+    spoiler_text: str = ""
+    in_reply_to_id: str | None = None
+    in_reply_to_account_id: str | None = None
+    sensitive: bool = False
+    visibility: str = ""
+    language: str | None = None
+    url: str | None = None
+    uri: str | None = None
+    reblog: StatusIn | None = None
+    media_attachments: list[AttachmentIn] = []
+    mentions: list[MentionIn] = []
+    tags: list[TagIn] = []
+    card: CardIn | None = None
+    quote: QuoteIn | None = None
+
+
+class QuoteIn(msgspec.Struct, gc=False):
+    quoted_status: StatusIn | None = None
+    quoted_status_id: str | None = None
+
+
 class AdminAccountS(msgspec.Struct):
     """Admin::Account (admin API): moderation view of an account that wraps the public Account.
 
