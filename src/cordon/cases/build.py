@@ -148,6 +148,12 @@ def build_cases(
     return tuple(sorted(cases, key=lambda c: (c.label != CaseLabel.CHILD_SAFETY, -c.score, c.id)))
 
 
+def _evidence_order(e: EvidenceItem) -> tuple[float, str, str, tuple[tuple[str, str, str], ...]]:
+    """Strongest first; ties broken by every field, so that the kept eight do not depend on set order (which
+    changes from process to process with string hashing)."""
+    return (-e.weight, e.kind, e.detail, tuple((r.kind, str(r.platform or ""), r.id) for r in e.refs))
+
+
 def _case(
     platform: Platform,
     label: CaseLabel,
@@ -162,7 +168,7 @@ def _case(
             account_id=a,
             platform=platform,
             role=next((r for r in ROLE_ORDER if r in roles[a]), "associate"),
-            evidence=tuple(sorted(set(evidence[a]), key=lambda e: (-e.weight, e.kind, e.detail))[:8]),
+            evidence=tuple(sorted(set(evidence[a]), key=_evidence_order)[:8]),
         )
         for a in sorted(members)
     )

@@ -63,7 +63,8 @@ members AS (
     SELECT acc.*, av.sha256 AS avatar FROM acc JOIN bursts USING (bucket) LEFT JOIN avatar av USING (id)
 ),
 shape_top AS (
-    SELECT bucket, arg_max(shape, c) AS shape, max(c) AS c FROM (
+    -- the most common shape; of equally common ones the first in order (arg_max would pick any of them)
+    SELECT bucket, first(shape ORDER BY c DESC, shape) AS shape, max(c) AS c FROM (
         SELECT bucket, shape, count(*) AS c FROM members GROUP BY ALL
     ) GROUP BY bucket
 ),

@@ -58,3 +58,23 @@ def test_no_anchor_no_child_safety_case() -> None:
         M, [Anchor(M, "p1", "x", "f" * 64, "spam-bank", "e", 0, False)], [_member("b1", "p1")]
     )
     assert all(c.label is not CaseLabel.CHILD_SAFETY for c in cases)
+
+
+def test_a_members_kept_evidence_does_not_depend_on_order_or_hashing() -> None:
+    # ten swarms with the same wording and weight: the eight kept are the first by their refs
+    anchors = [Anchor(M, "p1", "post1", "f" * 64, "bank", "e1", 3, True)]
+    same = "21 distinct accounts replied within 15 min"
+    swarms = [
+        Finding(
+            "reply-swarm",
+            "swarm",
+            (Subject("post", f"post{n}", M), _acc("p1"), _acc("b1")),
+            0.9,
+            (EvidenceItem("reply-swarm", same, refs=(Subject("post", f"post{n}", M),)),),
+        )
+        for n in range(10, 20)
+    ]
+    for order in (swarms, swarms[::-1]):
+        (case,) = build_cases(M, anchors, order)
+        (b1,) = [m for m in case.members if m.account_id == "b1"]
+        assert [e.refs[0].id for e in b1.evidence] == [f"post{n}" for n in range(10, 18)]

@@ -29,3 +29,19 @@ def test_patterned_burst_is_a_wave_and_background_is_not() -> None:
     assert wave.n_accounts == 17 and wave.shape == "aaaa0000"
     assert set(wave.members) == {b.id for b in bots}  # the other two carry neither pattern
     assert len(findings) == 1 and "aaaa0000" in findings[0].evidence[0].detail
+
+
+def test_equally_common_shapes_give_the_first_shape_every_time() -> None:
+    background = [make_account(handle=f"person_{chr(97 + i % 26)}{i}x", created_at=EPOCH + timedelta(hours=i))
+                  for i in range(200)]  # fmt: skip
+    burst_at = EPOCH + timedelta(days=3, minutes=5)
+    # 8 + 8 bots of two shapes in one hour: a tie that any-of-the-maxima (arg_max) settles by row order
+    bots = [
+        make_account(handle=name, created_at=burst_at + timedelta(seconds=60 * i))
+        for i, name in enumerate([f"zz{10 + i}" for i in range(8)] + [f"abcd{1000 + i}" for i in range(8)])
+    ]
+    for order in (bots, bots[::-1]):
+        with corpus([*background, *order]) as con:
+            (wave,) = account_waves.find_waves(con, Platform.MASTODON)
+        assert wave.shape == "aa00"  # "aa00" < "aaaa0000"
+        assert set(wave.members) == {b.id for b in bots if b.handle.startswith("zz")}
