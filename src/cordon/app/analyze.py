@@ -18,9 +18,10 @@ from pathlib import Path
 
 from cordon.app import entity_signals, matching, network
 from cordon.app.dossier import Dossier
-from cordon.app.ingest import IngestReport, ingest
-from cordon.app.media_signals import hash_new_media
+from cordon.app.ingest import IngestReport, default_media_dir, ingest
+from cordon.app.media_signals import MediaPrefetch, files_to_prefetch, hash_new_media
 from cordon.app.reporting import AnalysisMeta, write_cases_json, write_report
+from cordon.connectors.media_fetch import DEFAULT_MAX_BYTES
 from cordon.corpus import DuckDBCorpus
 from cordon.model import CaseLabel, Platform
 
@@ -67,9 +68,13 @@ def analyze(
 
     with DuckDBCorpus(db, memory_limit=memory_limit) as store:
         timed("ingest")
-        report = ingest(export, store)
-        timed("media hashes")
-        hashed, failed = hash_new_media(store, workers=workers, progress=False)
+        # ingest is one core of Python: the export's media files are hashed on the other one meanwhile
+        media_dir = default_media_dir(export.resolve())
+        with MediaPrefetch(files_to_prefetch(store, media_dir, DEFAULT_MAX_BYTES)) as prefetch:
+            report = ingest(export, store)
+            timed("media hashes")
+            prehashed = prefetch.collect()
+        hashed, failed = hash_new_media(store, workers=workers, progress=False, prehashed=prehashed)
         timed("bank matches")
         n_matches = matching.match_corpus(store, bank)
         timed("entities")

@@ -129,6 +129,12 @@ def hash_many(
     return results
 
 
+def hash_paths(paths: Sequence[str], mode: HashMode | str = HashMode.FAST) -> list[HashedMedia | HashError]:
+    """Hash files one after another in this process, in order (a task for a pool of its caller's; a bad file
+    gives its `HashError` in its place)."""
+    return [_hash_one((Path(p), HashMode(mode))) for p in paths]
+
+
 def _run(
     jobs: list[tuple[MediaSource, HashMode]], worker_count: int, chunksize: int
 ) -> Iterator[HashedMedia | HashError]:
