@@ -10,12 +10,11 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from enum import StrEnum
-from pathlib import Path
 
-from cordon.connectors.media_fetch import MediaFetcher
+from cordon.connectors.media_fetch import MediaFetcher, local_file_name
 from cordon.corpus import BlobStore, CorpusStore
 from cordon.errors import MediaError
-from cordon.model import Media, MediaLink, Platform, Quarantined, RecordBatch
+from cordon.model import Media, MediaLink, Platform, PostColumns, Quarantined, RecordBatch
 from cordon.signals.media.exact import exact_hashes
 
 _SEEN_LIMIT = 500_000  # refs remembered within a run; past it the store answers "already linked?"
@@ -47,11 +46,18 @@ class Resolved:
 
 def media_requests(batch: RecordBatch) -> Iterator[MediaRequest]:
     """The platform media a batch refers to. Links in post text are never among them."""
-    for post in batch.posts:
-        for ref in post.media:
-            url = ref.url or ref.remote_url
-            if url:
-                yield MediaRequest(ref.platform, ref.id, url, "media_attachments")
+    posts = batch.posts
+    if isinstance(posts, PostColumns):  # the media columns as they are, without building each post
+        refs = posts.media
+        for ref_id, url, remote_url in zip(refs.id, refs.url, refs.remote_url, strict=True):
+            if url or remote_url:
+                yield MediaRequest(posts.platform, ref_id, url or remote_url, "media_attachments")
+    else:
+        for post in posts:
+            for ref in post.media:
+                url = ref.url or ref.remote_url
+                if url:
+                    yield MediaRequest(ref.platform, ref.id, url, "media_attachments")
     for account in batch.accounts:
         if account.avatar_url:
             yield MediaRequest(account.platform, f"avatar:{account.id}", account.avatar_url, "avatar")
@@ -68,9 +74,9 @@ class MediaResolver:
         self._blobs = blobs
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cordon-media")
         self._seen: set[tuple[Platform, str, str]] = set()
-        # local media file -> its hashes (and stored copy), so that a file referenced by many attachments or
-        # avatars is read and hashed once per run (a 1M-post world links 145k refs to 8.6k files)
-        self._by_file: dict[Path, Media] = {}
+        # local media file name -> its hashes (and stored copy) and path, so that a file referenced by many
+        # attachments or avatars is read and hashed once per run (a 1M-post world links 145k refs to 8.6k files)
+        self._by_file: dict[str, tuple[Media, str]] = {}
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
@@ -83,19 +89,20 @@ class MediaResolver:
         # each media-directory file is read and hashed once per run: requests for a file already hashed are
         # answered here, and of the rest only one request per file goes to the pool (the others follow it)
         outcomes: list[Resolved | MediaError | None] = [None] * len(todo)
-        first_of: dict[Path, int] = {}
+        first_of: dict[str, int] = {}
         later: list[tuple[int, int]] = []  # (request, the request that fetches its file)
         pending: list[int] = []
+        media_dir = self._fetcher.media_dir
         for i, request in enumerate(todo):
-            local = self._fetcher.local_path(request.url)
-            known = self._by_file.get(local) if local is not None else None
+            name = local_file_name(request.url) if media_dir is not None else ""
+            known = self._by_file.get(name) if name else None
             if known is not None:
-                outcomes[i] = _linked(request, known, str(local))
-            elif local is not None and local in first_of:
-                later.append((i, first_of[local]))
+                outcomes[i] = _linked(request, *known)
+            elif name in first_of:
+                later.append((i, first_of[name]))
             else:
-                if local is not None and local.is_file():
-                    first_of[local] = i
+                if name and media_dir is not None and (media_dir / name).is_file():
+                    first_of[name] = i
                 pending.append(i)
         fetched = self._pool.map(self._resolve_one, [todo[i] for i in pending]) if len(pending) > 1 else (
             [self._resolve_one(todo[i]) for i in pending]
@@ -165,7 +172,7 @@ class MediaResolver:
         )
         local = self._fetcher.local_path(request.url)
         if local is not None and fetched.source == str(local):
-            self._by_file[local] = media
+            self._by_file[local_file_name(request.url)] = (media, fetched.source)
         return Resolved(media, link)
 
 

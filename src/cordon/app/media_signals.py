@@ -117,10 +117,10 @@ class MediaPrefetch:
                     self._pool.submit(hash_paths, [str(p) for p in paths[start : start + chunk]])
                 )
 
-    def collect(self) -> dict[str, HashedMedia]:
-        """SHA-256 -> hashes of every file hashed so far; stops the prefetch."""
+    def collect(self, *, finish: bool = False) -> dict[str, HashedMedia]:
+        """SHA-256 -> hashes of every file hashed so far (`finish`: of every file); stops the prefetch."""
         futures, self._futures = self._futures, []
-        for future in futures:
+        for future in futures if not finish else ():
             future.cancel()
         found: dict[str, HashedMedia] = {}
         for future in futures:

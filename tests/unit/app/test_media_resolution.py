@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 from pathlib import Path
 
 from tests.factories import make_account, make_media_ref, make_post
 
-from cordon.app.media_resolution import MediaResolver
+from cordon.app.media_resolution import MediaResolver, media_requests
+from cordon.connectors.mastodon.reader import MastodonConnector
 from cordon.connectors.media_fetch import MediaFetcher
 from cordon.corpus import DuckDBCorpus
-from cordon.model import RecordBatch
+from cordon.model import PostColumns, RecordBatch
+from cordon.sim.export import simulate
+from cordon.sim.params import derive_params
 
 
 def _batch(*refs: tuple[str, str]) -> RecordBatch:
@@ -52,3 +56,17 @@ def test_a_file_shared_by_many_refs_is_read_once_per_run(tmp_path: Path) -> None
     assert all(q.source == str(media / "gone.png") for q in one.quarantined)
     assert [(link.ref_id, link.sha256) for link in two.media_links] == [("a5", first)]
     assert [m.sha256 for m in two.media] == [first]
+
+
+def test_column_batches_give_the_requests_their_posts_give(tmp_path: Path) -> None:
+    world = tmp_path / "world"
+    simulate(world, derive_params(seed=3, posts=2_000), progress=False)
+    column_batches = 0
+    requests = 0
+    for batch in MastodonConnector(progress=False).read(world / "statuses.jsonl"):
+        as_records = replace(batch, posts=tuple(batch.posts))
+        column_batches += isinstance(batch.posts, PostColumns)
+        found = list(media_requests(batch))
+        assert found == list(media_requests(as_records))
+        requests += len(found)
+    assert column_batches > 0 and requests > 0

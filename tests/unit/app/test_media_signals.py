@@ -60,7 +60,7 @@ def test_prefetched_hashes_are_the_ones_hashing_afterwards_gives(tmp_path: Path)
             ]
             with MediaPrefetch(files if prefetch else [], chunk=2) as pre:
                 ingest(export, store, connector=FakeConnector(batches), media_dir=export / "media")
-                prehashed = pre.collect()
+                prehashed = pre.collect(finish=True)
             hashed, failed = hash_new_media(store, workers=1, progress=False, prehashed=prehashed)
             assert (hashed, failed) == (5, 1)  # 0..4 hashed, broken.png quarantined; 5.png was never linked
             if prefetch:

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from pathlib import Path
+from pathlib import Path, PurePosixPath
+from urllib.parse import unquote, urlsplit
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
@@ -52,6 +55,48 @@ def test_no_http_unless_allowed() -> None:
 @pytest.mark.parametrize("url", ["../../etc/passwd", "https://f.example/", "https://f.example/a/.."])
 def test_unsafe_or_empty_names_are_refused(url: str) -> None:
     assert local_file_name(url) in {"", "passwd"}
+
+
+def _long_way(url: str) -> str:
+    """local_file_name as it was before its fast path: urlsplit, the path's name, unquoted."""
+    try:
+        name = unquote(PurePosixPath(urlsplit(url).path).name)
+    except ValueError:
+        return "<raises>"
+    return "" if name in {"", ".", ".."} or "/" in name or "\\" in name else name
+
+
+def _name_or_raises(url: str) -> str:
+    try:
+        return local_file_name(url)
+    except ValueError:
+        return "<raises>"
+
+
+_URL_PARTS = st.sampled_from(["https://", "http://", "h.example", "/", "//", ".", "..", "a", "b.jpg", "%2F", "%41",
+                              "?", "#", "x=1", "\\", " ", "\t", "[", "]", ":443", "@", ";p", "\n", "é"])  # fmt: skip
+
+
+@given(st.lists(_URL_PARTS, max_size=12).map("".join))
+def test_the_fast_path_gives_the_names_urlsplit_gives(url: str) -> None:
+    assert _name_or_raises(url) == _long_way(url)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://sim.example/system/media_attachments/files/112/0/original/1bba05.jpg",
+        "https://h.example",
+        "https://h.example/",
+        "https:///x.jpg",
+        "https://h.example/a/.",
+        "https://h.example/a%2Fb.jpg",
+        "https://[::1/x.jpg",
+        "http://h.example/x.jpg?size=2#f",
+    ],
+)
+def test_the_fast_path_on_typical_and_edge_urls(url: str) -> None:
+    assert _name_or_raises(url) == _long_way(url)
 
 
 def test_http_ok(httpserver: HTTPServer, fetcher: MediaFetcher) -> None:
