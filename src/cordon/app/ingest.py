@@ -5,16 +5,17 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from contextlib import ExitStack
+from contextlib import ExitStack, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
+from cordon.app.bulk_gc import bulk_gc
 from cordon.app.media_resolution import MediaMode, MediaResolver
 from cordon.connectors import registry
 from cordon.connectors.base import Connector
 from cordon.connectors.media_fetch import DEFAULT_MAX_BYTES, DEFAULT_TIMEOUT_S, MediaFetcher
 from cordon.corpus import BlobStore, CorpusStore, DuckDBCorpus, UpsertCounts
-from cordon.errors import ConfigError
+from cordon.errors import ConfigError, StoreError
 from cordon.model import Cursor
 
 __all__ = ["IngestProgress", "IngestReport", "MediaMode", "ingest"]
@@ -22,7 +23,7 @@ __all__ = ["IngestProgress", "IngestReport", "MediaMode", "ingest"]
 
 @dataclass(frozen=True, slots=True)
 class IngestProgress:
-    """Where an ingest run is, after each stored batch."""
+    """Where an ingest run is, after each batch handed to the store (which stores a group at a time)."""
 
     batches: int
     posts_read: int
@@ -121,7 +122,8 @@ def ingest(
             blobs = BlobStore(blob_dir) if media is MediaMode.KEEP and blob_dir else None
             resolver = MediaResolver(fetcher, store, blobs=blobs, workers=media_workers)
             stack.callback(resolver.close)
-        return _run(store, chosen, source, str(db), media, resolver, batch_size, restart, on_batch)
+        with bulk_gc():
+            return _run(store, chosen, source, str(db), media, resolver, batch_size, restart, on_batch)
     raise AssertionError("unreachable")  # pragma: no cover - ExitStack does not swallow exceptions
 
 
@@ -147,6 +149,7 @@ def _run(
     counts = UpsertCounts()
     batches = posts_read = records_read = quarantined = 0
     status = "failed"
+    writer = store.bulk()
     try:
         for (part, stream), part_start in zip(parts, starts, strict=True):
             for batch in connector.read(part, start=part_start, batch_size=batch_size):
@@ -154,12 +157,19 @@ def _run(
                 records_read += len(batch)
                 stored = resolver.resolve(batch) if resolver is not None else batch
                 quarantined += len(stored.quarantined)
-                counts += store.upsert(stored, stream=stream)
+                counts += writer.upsert(stored, stream=stream)
                 batches += 1
                 if on_batch is not None:
                     elapsed = time.perf_counter() - started
                     on_batch(IngestProgress(batches, posts_read, records_read, quarantined, elapsed))
+        counts += writer.flush()
         status = "partial" if quarantined else "ok"
+    except BaseException:
+        # stopped between two batches (Ctrl-C, a failing callback, a bad source): what was read so far is
+        # stored, as it would have been batch by batch; if storing fails too, a rerun reads it again
+        with suppress(StoreError):
+            writer.flush()
+        raise
     finally:
         elapsed = time.perf_counter() - started
         store.end_run(run_id, status=status, posts=posts_read, quarantined=quarantined, elapsed_s=elapsed)

@@ -69,9 +69,8 @@ def iter_records(path: Path, start_offset: int = 0, start_line: int = 0) -> Iter
     its closing bracket.
     """
     if is_array_file(path):
-        yield from _iter_array(path, start_offset, start_line)
-    else:
-        yield from _iter_lines(path, start_offset, start_line)
+        return _iter_array(path, start_offset, start_line)
+    return _iter_lines(path, start_offset, start_line)
 
 
 def _iter_lines(path: Path, start_offset: int, start_line: int) -> Iterator[RawRecord]:
@@ -286,27 +285,26 @@ def read_file(
         out.reject(name(q, rec) if name is not None else q)
 
     with byte_progress(file, progress, offset) as bar:
-        records = iter_records(file, offset, line)
-        while True:
-            try:
-                rec = next(records)
-            except StopIteration:
-                break
-            except BadArrayEnd as end:
-                out.reject(bad_end_quarantine(source, end))
-                offset = end.offset
-                break
-            try:
-                handle(rec, out)
-            except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-                reject(quarantine_for(source, rec, exc), rec)
-            except RecordError as exc:
-                reject(quarantine_for(source, rec, exc, exc.field), rec)
-            except (UnicodeDecodeError, RecursionError) as exc:  # RecursionError: JSON nested too deeply
-                reject(quarantine_for(source, rec, exc, "$"), rec)
-            offset, line = rec.end_offset, rec.line
-            if out.full:
-                yield out.flush(offset, line)
-                bar.update(offset)
+        rec: RawRecord | None = None
+        try:
+            for rec in iter_records(file, offset, line):
+                try:
+                    handle(rec, out)
+                except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+                    reject(quarantine_for(source, rec, exc), rec)
+                except RecordError as exc:
+                    reject(quarantine_for(source, rec, exc, exc.field), rec)
+                except (UnicodeDecodeError, RecursionError) as exc:  # RecursionError: JSON nested too deeply
+                    reject(quarantine_for(source, rec, exc, "$"), rec)
+                if out.full:
+                    yield out.flush(rec.end_offset, rec.line)
+                    bar.update(rec.end_offset)
+            if rec is not None:
+                offset, line = rec.end_offset, rec.line
+        except BadArrayEnd as end:
+            out.reject(bad_end_quarantine(source, end))
+            offset = end.offset
+            if rec is not None:
+                line = rec.line
         if not out.empty:
             yield out.flush(offset, line)

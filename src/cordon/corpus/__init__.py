@@ -2,9 +2,18 @@
 
 from cordon.corpus.blobs import BlobStore
 from cordon.corpus.duckdb_store import DuckDBCorpus
-from cordon.corpus.store import CorpusStats, CorpusStore, ReasonCount, TableCounts, TableSize, UpsertCounts
+from cordon.corpus.store import (
+    BatchWriter,
+    CorpusStats,
+    CorpusStore,
+    ReasonCount,
+    TableCounts,
+    TableSize,
+    UpsertCounts,
+)
 
 __all__ = [
+    "BatchWriter",
     "BlobStore",
     "CorpusStats",
     "CorpusStore",

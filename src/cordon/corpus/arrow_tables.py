@@ -13,6 +13,7 @@ from typing import TypeVar
 
 import msgspec
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from cordon.model import (
     Account,
@@ -105,6 +106,19 @@ def accounts_table(accounts: Sequence[Account]) -> pa.Table:
     )
 
 
+def keep_last(table: pa.Table, keys: Sequence[str]) -> pa.Table:
+    """`table` with only the last row of each key, in order: what upserting its rows one by one leaves."""
+    n = table.num_rows
+    if n < 2:
+        return table
+    rows = pa.array(range(n), type=pa.int64())
+    last = table.select(list(keys)).append_column("__row", rows).group_by(list(keys), use_threads=False)
+    kept = last.aggregate([("__row", "max")])["__row_max"]
+    if len(kept) == n:
+        return table
+    return table.take(pc.take(kept, pc.sort_indices(kept)))
+
+
 def _last_rows(keys: Sequence[object]) -> list[int] | None:
     """Row numbers keeping the last row of each key, in order; None when the keys are already unique."""
     if len(set(keys)) == len(keys):
@@ -179,18 +193,17 @@ def _attachment_columns_table(c: PostColumns) -> pa.Table:
 
 
 def _edge_columns_table(c: EdgeColumns) -> pa.Table:
-    post_ids = [p or "" for p in c.post_id]
-    return _columns_table(
+    table = pa.table(
         {
             "platform": pa.repeat(pa.scalar(str(c.platform), TEXT), len(c)),
             "kind": _text(c.kind),
             "src_account_id": _text(c.src_account_id),
             "dst_account_id": _text(c.dst_account_id),
-            "post_id": _text(post_ids),
+            "post_id": pc.fill_null(_text(c.post_id), ""),
             "created_at": _timestamps(c.created_at),
-        },
-        _last_rows(list(zip(c.kind, c.src_account_id, c.dst_account_id, post_ids, strict=True))),
+        }
     )
+    return keep_last(table, ("kind", "src_account_id", "dst_account_id", "post_id"))
 
 
 def posts_table(posts: Sequence[Post]) -> pa.Table:

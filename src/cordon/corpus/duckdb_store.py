@@ -17,12 +17,73 @@ from cordon.corpus.store import CorpusStats, ReasonCount, TableCounts, TableSize
 from cordon.errors import StoreError
 from cordon.model import Cursor, Quarantined, RecordBatch
 
+# Rows of one table a bulk writer collects before it stores its group in one transaction: past DuckDB's row
+# group (122,880 rows) a transaction writes its rows straight into the database file, instead of into the WAL
+# and again at the next checkpoint.
+BULK_ROWS = 150_000
+
 # Columns that are set once and never compared or overwritten by a later upsert.
 _FIRST_WRITE_ONLY = frozenset({"first_seen"})
 
 
 def _q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
+
+
+def batch_tables(batch: RecordBatch) -> dict[str, pa.Table]:
+    """A batch as Arrow tables, one per corpus table it has rows for (keys unique within each)."""
+    tables = {
+        "accounts": at.accounts_table(batch.accounts),
+        "posts": at.posts_table(batch.posts),
+        "attachments": at.attachments_table(batch.posts),
+        "edges": at.edges_table(batch.edges),
+        "moderation": at.moderation_table(batch.moderation),
+        "media": at.media_table(batch.media),
+        "media_links": at.media_links_table(batch.media_links),
+        "quarantine": at.quarantine_table(batch.quarantined, now=datetime.now(UTC)),
+    }
+    return {name: table for name, table in tables.items() if table.num_rows}
+
+
+class BulkUpserts:
+    """Stores many batches a group at a time, for ingest: each batch becomes Arrow tables when it is handed
+    over, and the tables of a group (the last version of each record) are merged in one transaction, with the
+    last cursor of each stream, once one table has `rows` rows, and at `flush`.
+
+    A batch is stored when the group it is in is: a run that stops between two groups resumes after the last
+    stored cursor and reads the rest again (upserts are idempotent).
+    """
+
+    def __init__(self, store: DuckDBCorpus, rows: int) -> None:
+        self._store = store
+        self._limit = rows
+        self._tables: dict[str, list[pa.Table]] = {}
+        self._rows: dict[str, int] = {}
+        self._cursors: dict[str, Cursor] = {}
+        self._batches = 0
+
+    def upsert(self, batch: RecordBatch, *, stream: str | None = None) -> UpsertCounts:
+        """Take `batch`; store the group when it is full (the counts of what was stored, else zeros)."""
+        full = False
+        for name, table in batch_tables(batch).items():
+            self._tables.setdefault(name, []).append(table)
+            self._rows[name] = rows = self._rows.get(name, 0) + table.num_rows
+            full = full or rows >= self._limit
+        if batch.cursor is not None:
+            self._cursors[stream or batch.cursor.source] = batch.cursor
+        self._batches += 1
+        return self.flush() if full else UpsertCounts()
+
+    def flush(self) -> UpsertCounts:
+        """Store what was taken since the last flush (nothing to do when that is nothing)."""
+        if not self._batches:
+            return UpsertCounts()
+        tables = {
+            name: at.keep_last(pa.concat_tables(parts), KEYS[name]) for name, parts in self._tables.items()
+        }
+        cursors, batches = self._cursors, self._batches
+        self._tables, self._rows, self._cursors, self._batches = {}, {}, {}, 0
+        return self._store.write_tables(tables, cursors, what=f"{batches} batches")
 
 
 class DuckDBCorpus:
@@ -79,35 +140,41 @@ class DuckDBCorpus:
     # -- upserts -----------------------------------------------------------------------------------------
     def upsert(self, batch: RecordBatch, *, stream: str | None = None) -> UpsertCounts:
         """Store `batch` (and its cursor, under `stream` or the cursor's source) in one transaction."""
+        cursors = {stream or batch.cursor.source: batch.cursor} if batch.cursor is not None else {}
+        return self.write_tables(batch_tables(batch), cursors, what=f"a batch of {batch.source}")
+
+    def bulk(self, rows: int = BULK_ROWS) -> BulkUpserts:
+        """A writer that stores many batches a group of about `rows` posts at a time (see `BulkUpserts`)."""
+        return BulkUpserts(self, rows)
+
+    def write_tables(
+        self, tables: dict[str, pa.Table], cursors: dict[str, Cursor], *, what: str
+    ) -> UpsertCounts:
+        """Merge Arrow tables of corpus rows (keys unique within each table) and set `cursors` (stream ->
+        cursor), in one transaction."""
         now = datetime.now(UTC)
-        incoming: list[tuple[str, pa.Table]] = [
-            ("accounts", at.accounts_table(batch.accounts)),
-            ("posts", at.posts_table(batch.posts)),
-            ("attachments", at.attachments_table(batch.posts)),
-            ("edges", at.edges_table(batch.edges)),
-            ("moderation", at.moderation_table(batch.moderation)),
-            ("media", at.media_table(batch.media)),
-            ("media_links", at.media_links_table(batch.media_links)),
-        ]
-        quarantine = at.quarantine_table(batch.quarantined, now=now)
         counts: dict[str, TableCounts] = {}
         self._con.execute("BEGIN TRANSACTION")
         try:
-            for table, arrow in incoming:
+            for table, arrow in tables.items():
                 counts[table] = self._merge(table, arrow)
-            quarantined = self._merge("quarantine", quarantine).inserted
-            if batch.cursor is not None:
-                self._write_cursor(batch.cursor, stream or batch.cursor.source, now)
+            for stream, cursor in cursors.items():
+                self._write_cursor(cursor, stream, now)
             self._con.execute("COMMIT")
         except BaseException as exc:
             self._con.execute("ROLLBACK")
             if isinstance(exc, duckdb.Error):
-                raise StoreError(f"storing a batch of {batch.source} failed: {exc}") from exc
+                raise StoreError(f"storing {what} failed: {exc}") from exc
             raise
-        return UpsertCounts(**counts, quarantined=quarantined)
+        quarantine = counts.pop("quarantine", TableCounts())
+        return UpsertCounts(**counts, quarantined=quarantine.inserted)
 
     def _merge(self, table: str, arrow: pa.Table) -> TableCounts:
-        """Insert new rows, update changed ones, count the unchanged; keyed by the table's primary key."""
+        """Insert new rows, update changed ones, count the unchanged; keyed by the table's primary key.
+
+        New rows go straight from the Arrow table into `table` (an anti-join on the key); only when some keys
+        were there already are those rows compared, and the changed ones staged and updated.
+        """
         if arrow.num_rows == 0:
             return TableCounts()
         keys = KEYS[table]
@@ -116,29 +183,28 @@ class DuckDBCorpus:
         on = " AND ".join(f"i.{_q(k)} = t.{_q(k)}" for k in keys)
         same = " AND ".join(f"i.{_q(c)} IS NOT DISTINCT FROM t.{_q(c)}" for c in compared) or "TRUE"
         col_list = ", ".join(_q(c) for c in columns)
+        changed = 0
         self._con.register("incoming_rows", arrow)
         try:
-            self._con.execute(
-                f"CREATE OR REPLACE TEMP TABLE staged_rows AS SELECT i.*, t.{_q(keys[0])} IS NULL AS is_new "
-                f"FROM incoming_rows i LEFT JOIN {table} t ON {on} WHERE t.{_q(keys[0])} IS NULL OR NOT ({same})"
-            )
+            (new,) = self._con.execute(
+                f"INSERT INTO {table} ({col_list}) SELECT {', '.join(f'i.{_q(c)}' for c in columns)} "
+                f"FROM incoming_rows i ANTI JOIN {table} t ON {on}"
+            ).fetchall()[0]
+            if new < arrow.num_rows and compared:
+                self._con.execute(
+                    f"CREATE OR REPLACE TEMP TABLE staged_rows AS SELECT i.* FROM incoming_rows i "
+                    f"JOIN {table} t ON {on} WHERE NOT ({same})"
+                ).fetchall()
+                (changed,) = self._con.execute("SELECT count(*) FROM staged_rows").fetchall()[0]
+                if changed:
+                    updates = ", ".join(f"{_q(c)} = excluded.{_q(c)}" for c in compared)
+                    self._con.execute(
+                        f"INSERT INTO {table} ({col_list}) SELECT {col_list} FROM staged_rows "
+                        f"ON CONFLICT ({', '.join(_q(k) for k in keys)}) DO UPDATE SET {updates}"
+                    ).fetchall()
+                self._con.execute("DROP TABLE staged_rows").fetchall()
         finally:
             self._con.unregister("incoming_rows")
-        row = self._con.execute(
-            "SELECT count(*) FILTER (is_new), count(*) FILTER (NOT is_new) FROM staged_rows"
-        )
-        new, changed = row.fetchone() or (0, 0)
-        if changed:
-            updates = ", ".join(f"{_q(c)} = excluded.{_q(c)}" for c in compared) or None
-            action = f"DO UPDATE SET {updates}" if updates else "DO NOTHING"
-            conflict = f"ON CONFLICT ({', '.join(_q(k) for k in keys)}) {action}"
-        else:
-            conflict = ""
-        if new or changed:
-            self._con.execute(
-                f"INSERT INTO {table} ({col_list}) SELECT {col_list} FROM staged_rows {conflict}"
-            )
-        self._con.execute("DROP TABLE staged_rows")
         return TableCounts(inserted=int(new), updated=int(changed), unchanged=arrow.num_rows - new - changed)
 
     # -- signals (derived tables) -------------------------------------------------------------------------

@@ -91,11 +91,28 @@ class CorpusStats:
         return sum(r.count for r in self.quarantine_by_reason)
 
 
+class BatchWriter(Protocol):
+    """Stores batches a group at a time (a store's `bulk()`): a batch is stored when its group is."""
+
+    def upsert(self, batch: RecordBatch, *, stream: str | None = None) -> UpsertCounts:
+        """Take `batch` (and its cursor); store the group when it is full: the counts of what was stored."""
+        ...
+
+    def flush(self) -> UpsertCounts:
+        """Store what was taken and not yet stored: the counts of what was stored."""
+        ...
+
+
 class CorpusStore(Protocol):
     """A corpus store: idempotent batched upserts, resumable cursors, quarantine, stats, Parquet export."""
 
     def upsert(self, batch: RecordBatch, *, stream: str | None = None) -> UpsertCounts:
         """Store `batch` and its cursor in one transaction (cursor key: `stream`, else the cursor's source)."""
+        ...
+
+    def bulk(self) -> BatchWriter:
+        """A writer for many batches in a row (ingest): stores them a group at a time, each group in one
+        transaction with its last cursors."""
         ...
 
     def get_cursor(self, stream: str) -> Cursor | None:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from bisect import bisect_right
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from itertools import accumulate
 
@@ -47,12 +48,21 @@ _KINDS = {
     "audio": MediaKind.AUDIO,
 }
 _ACTIONS = {a.value: a for a in ModerationAction}
-# A NUL between two contents, or an <a ...> tag with the value of its first href="..." and of its first
-# class="..." attribute (either may be missing); a link is an anchor whose class does not mark a mention or hashtag
-_ANCHOR_OR_SEP = re.compile(
-    r'(\x00)|<a\s(?=(?:[^>\x00]*?href="([^">\x00]*)")?)(?=(?:[^>\x00]*?class="([^">\x00]*)")?)[^>\x00]*>',
-    re.IGNORECASE,
-)
+# <a ...> and its attributes (`[^>\x00]`: never across two NUL-joined contents); case-sensitive when no content
+# holds "<A", for speed: a pattern that starts with a literal is searched for much faster
+_ANCHOR = re.compile(r"<a\s([^>\x00]*)>")
+_ANCHOR_ANY_CASE = re.compile(r"<a\s([^>\x00]*)>", re.IGNORECASE)
+_HREF = re.compile(r'href="([^"]*)"', re.IGNORECASE)
+_CLASS = re.compile(r'class="([^"]*)"', re.IGNORECASE)
+
+
+def _href(attrs: str) -> str:
+    """The value of the first href="..." among an anchor's attributes ("" when there is none)."""
+    if attrs.startswith('href="'):  # Mastodon writes href first: nothing before it to search
+        end = attrs.find('"', 6)
+        return attrs[6:end] if end >= 0 else ""
+    found = _HREF.search(attrs)
+    return found.group(1) if found else ""
 
 
 def _links(content: str) -> tuple[str, ...]:
@@ -68,18 +78,28 @@ def _links_many(contents: Sequence[str]) -> TextLists:
         joined = "\x00".join(c.replace("\x00", "\ufffd") for c in contents)
     values: list[str] = []
     offsets = [0]
-    start = 0  # where the current content's links begin in `values`
     if "<a" not in joined and "<A" not in joined:
         return TextLists(values, [0] * (len(contents) + 1))
-    for sep, href, klass in _ANCHOR_OR_SEP.findall(joined):
-        if sep:
-            start = len(values)
-            offsets.append(start)
-        elif href and "mention" not in klass:
-            url = href.replace("&amp;", "&") if "&" in href else href
+    ends = list(accumulate(len(c) + 1 for c in contents))  # just past each content (and its NUL)
+    row = start = 0  # the content the last anchor was in; where its links begin in `values`
+    anchors = _ANCHOR_ANY_CASE if "<A" in joined else _ANCHOR
+    for m in anchors.finditer(joined):
+        if m.start() >= ends[row]:
+            now = bisect_right(ends, m.start(), row)
+            offsets += [len(values)] * (now - row)
+            row, start = now, len(values)
+        attrs = m.group(1)
+        if "mention" in attrs:
+            klass = _CLASS.search(attrs)
+            if klass and "mention" in klass.group(1):
+                continue
+        url = _href(attrs)
+        if url:
+            if "&" in url:
+                url = url.replace("&amp;", "&")
             if len(values) == start or url not in values[start:]:
                 values.append(url)
-    offsets.append(len(values))
+    offsets += [len(values)] * (len(contents) + 1 - len(offsets))
     return TextLists(values, offsets)
 
 
@@ -159,212 +179,229 @@ def _under(message: str, path: str) -> str:
 _embedded_account = _AccountCache()
 
 
-# A status as the batch keeps it until the batch is drained into columns: the fields of its post, taken while
-# its Struct is fresh in the cache (one tuple per status; the columns come out of one zip).
-_Row = tuple[
-    str,  # id
-    str,  # account_id
-    datetime,  # created_at
-    str,  # content (HTML)
-    str,  # lang
-    str,  # url
-    list[TagIn],
-    list[MentionIn],
-    str | None,  # reply_to_post_id
-    str | None,  # reply_to_account_id
-    str | None,  # reblog_of_post_id
-    str | None,  # quote_of_post_id
-    list[AttachmentIn],
-    CardIn | None,
-    bool,  # sensitive
-    str,  # visibility
-]
-
-
 class StatusColumns:
     """The statuses of one batch as columns: `add` each decoded status (raising, with nothing added, when it
     cannot be mapped), then `drain` the accounts, post columns and edge columns of everything added.
 
     A status contributes its post and those it embeds (the reblogged or quoted original), in that order; the
-    author of each; and its reply, reblog, quote and mention edges.
+    author of each (once per batch, the last form seen); and its reply, reblog, quote and mention edges. Each
+    field goes to its column while the decoded status is fresh in the cache: no object per post is made.
     """
 
     def __init__(self) -> None:
-        self._rows: list[_Row] = []
-        self._authors: list[Account] = []
-        # rows whose text is not their content's: (row, plain-text source, spoiler text)
-        self._plain: list[tuple[int, str | None, str]] = []
-        self._edges = _EdgeLists()
+        self._columns = _Columns()
 
     def __len__(self) -> int:
-        return len(self._rows)
+        return len(self._columns.id)
 
     def add(self, s: StatusIn) -> None:
-        if s.reblog is not None or s.quote is not None:
-            self._add_nested(s)
+        if s.reblog is None and s.quote is None:
+            self._columns.add(s, _embedded_account(s.account, "$.account"), None, None, None, None)
             return
-        author = _embedded_account(s.account, "$.account")
-        if not s.content or s.spoiler_text:
-            self._plain.append((len(self._rows), s.text, s.spoiler_text))
-        self._rows.append(_row(s, author.id, None, None))
-        self._authors.append(author)
-        if s.in_reply_to_account_id or s.mentions:
-            self._edges.add(s, author.id, None, None)
-
-    def _add_nested(self, s: StatusIn) -> None:
-        """A status that embeds others: everything is mapped before anything is added."""
-        rows: list[_Row] = []
-        authors: list[Account] = []
-        plain: list[tuple[int, str | None, str]] = []
-        edges = _EdgeLists()
+        # a status that embeds others: map (and check) everything before adding anything
+        todo: list[tuple[StatusIn, Account, str | None, str | None, str | None, str | None]] = []
         stack = [(s, "$")]
         while stack:
             cur, path = stack.pop()
             author = _embedded_account(cur.account, f"{path}.account")
-            reblogged = quoted = quoted_id = None
+            reblog_id = reblogged = quote_id = quoted = None
             if cur.reblog is not None:
+                reblog_id = cur.reblog.id
                 reblogged = _embedded_account(cur.reblog.account, f"{path}.reblog.account").id
                 stack.append((cur.reblog, f"{path}.reblog"))
             if cur.quote is not None:
                 q = cur.quote.quoted_status
-                quoted_id = q.id if q is not None else cur.quote.quoted_status_id
+                quote_id = q.id if q is not None else cur.quote.quoted_status_id
                 if q is not None:
                     q_path = f"{path}.quote.quoted_status"
                     quoted = _embedded_account(q.account, f"{q_path}.account").id
                     stack.append((q, q_path))
-            if not cur.content or cur.spoiler_text:
-                plain.append((len(self._rows) + len(rows), cur.text, cur.spoiler_text))
-            reblog_id = cur.reblog.id if cur.reblog is not None else None
-            rows.append(_row(cur, author.id, reblog_id, quoted_id))
-            authors.append(author)
-            edges.add(cur, author.id, reblogged, quoted)
-        self._rows += rows
-        self._authors += authors
-        self._plain += plain
-        self._edges.extend(edges)
+            todo.append((cur, author, reblog_id, reblogged, quote_id, quoted))
+        for item in todo:
+            self._columns.add(*item)
 
     def drain(self) -> tuple[tuple[Account, ...], PostColumns, EdgeColumns]:
         """Everything added since the last drain; starts afresh."""
-        rows, authors, plain, edges = self._rows, self._authors, self._plain, self._edges
-        self._rows, self._authors, self._plain, self._edges = [], [], [], _EdgeLists()
-        return tuple(authors), _post_columns(rows, plain), edges.columns()
+        c, self._columns = self._columns, _Columns()
+        return tuple(c.authors.values()), c.posts(), c.edges()
 
 
-def _row(s: StatusIn, author: str, reblog_id: str | None, quote_id: str | None) -> _Row:
-    return (
-        s.id,
-        author,
-        s.created_at,
-        s.content,
-        s.language or "",
-        s.url or s.uri or "",
-        s.tags,
-        s.mentions,
-        s.in_reply_to_id,
-        s.in_reply_to_account_id,
-        reblog_id,
-        quote_id,
-        s.media_attachments,
-        s.card,
-        s.sensitive,
-        s.visibility,
-    )
+_AddPost = Callable[[StatusIn, Account, str | None, str | None, str | None, str | None], None]
 
 
-class _EdgeLists:
+class _Columns:
+    """What the statuses added since the last drain contribute. Dense columns hold a value per post; sparse
+    ones, (row, value) for the posts that have one (lists, and values most posts do not have)."""
+
     def __init__(self) -> None:
-        self.kind: list[EdgeKind] = []
-        self.src: list[str] = []
-        self.dst: list[str] = []
-        self.post_id: list[str | None] = []
-        self.created_at: list[datetime | None] = []
+        self.id: list[str] = []
+        self.account_id: list[str] = []
+        self.created_at: list[datetime] = []
+        self.content: list[str] = []
+        self.lang: list[str] = []
+        self.url: list[str] = []
+        self.reply_to_post_id: list[str | None] = []
+        self.reply_to_account_id: list[str | None] = []
+        self.sensitive: list[bool] = []
+        self.visibility: list[str] = []
+        self.tags: list[tuple[int, tuple[TagIn, ...]]] = []
+        self.mentions: list[tuple[int, tuple[MentionIn, ...]]] = []
+        self.media: list[tuple[int, tuple[AttachmentIn, ...]]] = []
+        self.cards: list[tuple[int, CardIn]] = []
+        self.reblog_of: list[tuple[int, str]] = []
+        self.quote_of: list[tuple[int, str]] = []
+        self.plain: list[tuple[int, str | None, str]] = []  # posts whose text is not their content's
+        self.authors: dict[str, Account] = {}
+        self.edge_kind: list[EdgeKind] = []
+        self.edge_src: list[str] = []
+        self.edge_dst: list[str] = []
+        self.edge_post: list[str | None] = []
+        self.edge_at: list[datetime | None] = []
+        self.add = self._adder()
 
-    def add(self, s: StatusIn, author: str, reblogged: str | None, quoted: str | None) -> None:
-        """The edges of status `s` by `author`: reply, reblog, quote, then one per mention."""
-        if s.in_reply_to_account_id:
-            self._add(EdgeKind.REPLY, author, s.in_reply_to_account_id, s)
-        if reblogged is not None:
-            self._add(EdgeKind.REBLOG, author, reblogged, s)
-        if quoted is not None:
-            self._add(EdgeKind.QUOTE, author, quoted, s)
-        for m in s.mentions:
-            self._add(EdgeKind.MENTION, author, m.id, s)
+    def _adder(self) -> _AddPost:
+        """`add(status, author, reblog_id, reblogged, quote_id, quoted)`: the post of one status (reblogged and
+        quoted: the authors of what it embeds), with the appends bound once."""
+        ids, account_ids, created_ats = self.id.append, self.account_id.append, self.created_at.append
+        contents, langs, urls = self.content.append, self.lang.append, self.url.append
+        reply_posts, reply_accounts = self.reply_to_post_id.append, self.reply_to_account_id.append
+        sensitives, visibilities = self.sensitive.append, self.visibility.append
+        tags, mentions, media, cards = (
+            self.tags.append,
+            self.mentions.append,
+            self.media.append,
+            self.cards.append,
+        )
+        reblogs, quotes, plain, authors = (
+            self.reblog_of.append,
+            self.quote_of.append,
+            self.plain.append,
+            self.authors,
+        )
+        kinds, srcs, dsts, posts, ats = (
+            self.edge_kind.append,
+            self.edge_src.append,
+            self.edge_dst.append,
+            self.edge_post.append,
+            self.edge_at.append,
+        )
+        row_of = self.id
 
-    def _add(self, kind: EdgeKind, src: str, dst: str, s: StatusIn) -> None:
-        self.kind.append(kind)
-        self.src.append(src)
-        self.dst.append(dst)
-        self.post_id.append(s.id)
-        self.created_at.append(s.created_at)
+        def edge(kind: EdgeKind, src: str, dst: str, post: str, at: datetime) -> None:
+            kinds(kind)
+            srcs(src)
+            dsts(dst)
+            posts(post)
+            ats(at)
 
-    def extend(self, other: _EdgeLists) -> None:
-        self.kind += other.kind
-        self.src += other.src
-        self.dst += other.dst
-        self.post_id += other.post_id
-        self.created_at += other.created_at
+        def add(
+            s: StatusIn,
+            author: Account,
+            reblog_id: str | None,
+            reblogged: str | None,
+            quote_id: str | None,
+            quoted: str | None,
+        ) -> None:
+            row = len(row_of)
+            sid, aid, at = s.id, author.id, s.created_at
+            ids(sid)
+            account_ids(aid)
+            created_ats(at)
+            contents(s.content)
+            langs(s.language or "")
+            urls(s.url or s.uri or "")
+            reply_posts(s.in_reply_to_id)
+            reply_accounts(s.in_reply_to_account_id)
+            sensitives(s.sensitive)
+            visibilities(s.visibility)
+            authors[aid] = author
+            if not s.content or s.spoiler_text:
+                plain((row, s.text, s.spoiler_text))
+            if s.tags:
+                tags((row, s.tags))
+            if s.media_attachments:
+                media((row, s.media_attachments))
+            if s.card is not None:
+                cards((row, s.card))
+            if reblog_id is not None:
+                reblogs((row, reblog_id))
+            if quote_id is not None:
+                quotes((row, quote_id))
+            if s.in_reply_to_account_id:
+                edge(EdgeKind.REPLY, aid, s.in_reply_to_account_id, sid, at)
+            if reblogged is not None:
+                edge(EdgeKind.REBLOG, aid, reblogged, sid, at)
+            if quoted is not None:
+                edge(EdgeKind.QUOTE, aid, quoted, sid, at)
+            if s.mentions:
+                mentions((row, s.mentions))
+                for m in s.mentions:
+                    edge(EdgeKind.MENTION, aid, m.id, sid, at)
 
-    def columns(self) -> EdgeColumns:
-        return EdgeColumns(M, self.kind, self.src, self.dst, self.post_id, self.created_at)
+        return add
+
+    def edges(self) -> EdgeColumns:
+        return EdgeColumns(M, self.edge_kind, self.edge_src, self.edge_dst, self.edge_post, self.edge_at)
+
+    def posts(self) -> PostColumns:
+        n = len(self.id)
+        text = html_texts(self.content)
+        for i, source, spoiler in self.plain:
+            # a deleted status comes back with its plain-text source instead of HTML content
+            t = text[i] if self.content[i] else source or ""
+            if spoiler:
+                t = f"{spoiler}\n\n{t}" if t else spoiler
+            text[i] = t
+        reblog_of: list[str | None] = [None] * n
+        for i, post_id in self.reblog_of:
+            reblog_of[i] = post_id
+        quote_of: list[str | None] = [None] * n
+        for i, post_id in self.quote_of:
+            quote_of[i] = post_id
+        card_url, card_title, card_description = [""] * n, [""] * n, [""] * n
+        for i, card in self.cards:
+            card_url[i], card_title[i], card_description[i] = card.url, card.title, card.description
+        media = [m for _, ms in self.media for m in ms]
+        return PostColumns(
+            platform=M,
+            id=self.id,
+            account_id=self.account_id,
+            created_at=self.created_at,
+            text=text,
+            lang=self.lang,
+            url=self.url,
+            hashtags=TextLists([t.name for _, ts in self.tags for t in ts], _offsets(n, self.tags)),
+            mention_account_ids=TextLists(
+                [m.id for _, ms in self.mentions for m in ms], _offsets(n, self.mentions)
+            ),
+            urls=_links_many(self.content),
+            reply_to_post_id=self.reply_to_post_id,
+            reply_to_account_id=self.reply_to_account_id,
+            reblog_of_post_id=reblog_of,
+            quote_of_post_id=quote_of,
+            media=MediaColumns(
+                offsets=_offsets(n, self.media),
+                id=[m.id for m in media],
+                kind=[_KINDS.get(m.type, MediaKind.UNKNOWN) for m in media],
+                url=[m.url or "" for m in media],
+                preview_url=[m.preview_url or "" for m in media],
+                remote_url=[m.remote_url or "" for m in media],
+                description=[m.description or "" for m in media],
+            ),
+            card_url=card_url,
+            card_title=card_title,
+            card_description=card_description,
+            sensitive=self.sensitive,
+            visibility=self.visibility,
+        )
 
 
-def _post_columns(rows: list[_Row], plain: list[tuple[int, str | None, str]]) -> PostColumns:
-    """The post columns of `rows`: one zip, then the columns that need mapping, each over its column."""
-    n = len(rows)
-    if n:
-        (ids, account_ids, created, contents, lang, url, tags, mentions, reply_ids, reply_accounts,
-         reblog_ids, quote_ids, attachments, cards, sensitive, visibility) = zip(*rows, strict=True)  # fmt: skip
-    else:
-        (ids, account_ids, created, contents, lang, url, tags, mentions, reply_ids, reply_accounts,
-         reblog_ids, quote_ids, attachments, cards, sensitive, visibility) = ((),) * 16  # fmt: skip
-    text = html_texts(contents)
-    for i, source, spoiler in plain:
-        # a deleted status comes back with its plain-text source instead of HTML content
-        t = text[i] if contents[i] else source or ""
-        if spoiler:
-            t = f"{spoiler}\n\n{t}" if t else spoiler
-        text[i] = t
-    media = [m for ms in attachments for m in ms]
-    if cards.count(None) == n:
-        card_url = card_title = card_description = [""] * n
-    else:
-        card_url = [c.url if c is not None else "" for c in cards]
-        card_title = [c.title if c is not None else "" for c in cards]
-        card_description = [c.description if c is not None else "" for c in cards]
-    return PostColumns(
-        platform=M,
-        id=ids,
-        account_id=account_ids,
-        created_at=created,
-        text=text,
-        lang=lang,
-        url=url,
-        hashtags=TextLists([t.name for ts in tags for t in ts], _offsets(tags)),
-        mention_account_ids=TextLists([m.id for ms in mentions for m in ms], _offsets(mentions)),
-        urls=_links_many(contents),
-        reply_to_post_id=reply_ids,
-        reply_to_account_id=reply_accounts,
-        reblog_of_post_id=reblog_ids,
-        quote_of_post_id=quote_ids,
-        media=MediaColumns(
-            offsets=_offsets(attachments),
-            id=[m.id for m in media],
-            kind=[_KINDS.get(m.type, MediaKind.UNKNOWN) for m in media],
-            url=[m.url or "" for m in media],
-            preview_url=[m.preview_url or "" for m in media],
-            remote_url=[m.remote_url or "" for m in media],
-            description=[m.description or "" for m in media],
-        ),
-        card_url=card_url,
-        card_title=card_title,
-        card_description=card_description,
-        sensitive=sensitive,
-        visibility=visibility,
-    )
-
-
-def _offsets(lists: Sequence[Sequence[object]]) -> list[int]:
-    return list(accumulate(map(len, lists), initial=0))
+def _offsets(n: int, rows: Sequence[tuple[int, Sequence[object]]]) -> list[int]:
+    """Offsets of a flat list column of `n` rows whose non-empty rows are `rows` ((row, values), in order)."""
+    counts = [0] * n
+    for i, values in rows:
+        counts[i] = len(values)
+    return list(accumulate(counts, initial=0))
 
 
 def status(s: StatusS | StatusIn) -> tuple[list[Account], list[Post], list[Edge]]:

@@ -140,9 +140,9 @@ class StatusIn(msgspec.Struct, gc=False):
     url: str | None = None
     uri: str | None = None
     reblog: StatusIn | None = None
-    media_attachments: list[AttachmentIn] = []
-    mentions: list[MentionIn] = []
-    tags: list[TagIn] = []
+    media_attachments: tuple[AttachmentIn, ...] = ()  # tuples: an empty one is a shared constant
+    mentions: tuple[MentionIn, ...] = ()
+    tags: tuple[TagIn, ...] = ()
     card: CardIn | None = None
     quote: QuoteIn | None = None
 
