@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
 import duckdb
+import msgspec
 import pytest
 
-from cordon.corpus import CorpusStore, DuckDBCorpus
+from cordon.connectors.mastodon.mapping import StatusColumns
+from cordon.connectors.mastodon.schema import StatusIn
+from cordon.corpus import CorpusStore, DuckDBCorpus, UpsertCounts
 from cordon.corpus.schema import CORPUS_TABLES
-from cordon.model import Cursor, Media, MediaLink, Platform, RecordBatch
+from cordon.model import Cursor, EdgeColumns, Media, MediaLink, Platform, PostColumns, RecordBatch
 from tests.factories import (
     EPOCH,
     make_account,
@@ -181,3 +185,79 @@ def test_ingest_runs_are_recorded(store: CorpusStore) -> None:
     store.end_run(run, status="ok", posts=3, quarantined=0, elapsed_s=0.5)
     assert isinstance(run, str)
     assert len(run) == 32
+
+
+def test_bulk_writer_stores_a_group_with_the_last_cursor_of_each_stream(store: CorpusStore) -> None:
+    account = make_account()
+    post = make_post(account_id=account.id)
+    first = make_batch(2, accounts=(account,), posts=(post,), cursor=Cursor("a.jsonl", 10, 1))
+    second = RecordBatch(
+        source="a.jsonl",
+        accounts=(replace(account, bio="newer"),),  # the same record again, changed: the last form is kept
+        posts=(post, make_post(account_id=account.id)),
+        quarantined=(make_quarantined(),),
+        cursor=Cursor("a.jsonl", 20, 2),
+    )
+    third = make_batch(1, cursor=Cursor("b.jsonl", 5, 1))
+    writer = store.bulk()
+    assert writer.upsert(first, stream="a") == UpsertCounts()  # taken, not stored yet
+    writer.upsert(second, stream="a")
+    writer.upsert(third, stream="b")
+    assert store.get_cursor("a") is None
+    assert store.stats().rows("posts") == 0
+
+    counts = writer.flush()
+    assert (counts.accounts.inserted, counts.posts.inserted, counts.quarantined) == (2, 3, 1)
+    assert store.get_cursor("a") == Cursor("a.jsonl", 20, 2)
+    assert store.get_cursor("b") == Cursor("b.jsonl", 5, 1)
+    assert store.stats().rows("posts") == 3
+    assert writer.flush() == UpsertCounts()  # nothing left to store
+
+    again = store.bulk()
+    for batch in (first, second, third):
+        again.upsert(batch, stream="x")
+    assert again.flush().changed == 0  # the group's last forms are what is stored: nothing changes
+
+
+def test_bulk_writer_stores_when_a_table_has_enough_rows(tmp_path: Path) -> None:
+    with DuckDBCorpus(tmp_path / "c.duckdb", threads=1) as store:
+        writer = store.bulk(rows=3)
+        assert writer.upsert(make_batch(2)) == UpsertCounts()
+        counts = writer.upsert(make_batch(2))  # four posts: the group is stored
+        assert counts.posts.inserted == 4
+        assert store.stats().rows("posts") == 4
+        assert writer.flush() == UpsertCounts()
+
+
+def test_post_and_edge_columns_store_what_their_records_store(tmp_path: Path) -> None:
+    """A connector may hand posts and edges over as column sets: stored, they are the rows of the records
+    they read as (duplicates within the batch included: the last one wins)."""
+    columns = StatusColumns()
+    for n, mentions in enumerate([["a2", "a2"], [], ["a3"], ["a1"]]):
+        columns.add(
+            msgspec.json.decode(
+                json.dumps(
+                    {
+                        "id": str(100 + n % 3),  # the fourth status has the first one's id: it replaces it
+                        "created_at": f"2024-05-0{n + 1}T12:00:00Z",
+                        "account": {"id": f"a{n % 2}", "username": f"u{n % 2}"},
+                        "content": f"<p>post {n}</p>",
+                        "mentions": [{"id": m} for m in mentions],
+                        "media_attachments": [{"id": f"m{n % 2}", "type": "image", "url": f"https://m/{n}"}],
+                    }
+                ),
+                type=StatusIn,
+            )
+        )
+    accounts, posts, edges = columns.drain()
+    assert isinstance(posts, PostColumns) and isinstance(edges, EdgeColumns)
+    digests = []
+    for name, batch in [
+        ("columns", RecordBatch("s", accounts=accounts, posts=posts, edges=edges)),
+        ("records", RecordBatch("s", accounts=accounts, posts=tuple(posts), edges=tuple(edges))),
+    ]:
+        with DuckDBCorpus(tmp_path / f"{name}.duckdb", threads=1) as db:
+            counts = db.upsert(batch)
+            assert (counts.posts.inserted, counts.attachments.inserted, counts.edges.inserted) == (3, 2, 3)
+        digests.append(_content_digest(tmp_path / f"{name}.duckdb"))
+    assert digests[0] == digests[1]

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cordon.connectors.html_text import html_to_text
+from cordon.connectors.html_text import html_texts, html_to_text
 
 # words may hold characters HTML must escape, entities-looking text and non-ASCII; no surrogates
 _word = st.text(
@@ -125,3 +125,37 @@ def test_plain_text_is_left_alone(text: str) -> None:
 )
 def test_examples(markup: str, expected: str) -> None:
     assert html_to_text(markup) == expected
+
+
+# -- a whole column at once --------------------------------------------------------------------------------
+_markup = st.one_of(
+    _document().map(lambda d: d.markup),
+    _document(extra_tags=True).map(lambda d: d.markup),
+    st.text(max_size=60),  # anything: stray '<', '&', unclosed tags, NUL characters
+    st.sampled_from(["", "plain", "&amp", "a &", "<p", "<a href='x'", "<br", "x\x00y", "<p>a\x00b</p>"]),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(markups=st.lists(_markup, max_size=12))
+def test_a_column_gives_each_markup_its_own_text(markups: list[str]) -> None:
+    """html_texts joins the column and runs each expression once: every markup must still come out as it
+    does alone, whatever its neighbours hold (an unclosed tag or entity never reaches into the next one)."""
+    assert html_texts(markups) == [html_to_text(m) for m in markups]
+
+
+def test_a_column_of_mastodon_markup() -> None:
+    markups = [
+        "<p>one</p><p>two</p>",
+        "plain &amp; untouched ",  # no tag: unescaped, not stripped
+        "<p>x<br>y</p>",
+        "<ul><li>parser</li></ul>",  # beyond the subset: through the parser
+        "",
+        "<p>5 &lt; 6</p>",
+    ]
+    assert html_texts(markups) == ["one\n\ntwo", "plain & untouched ", "x\ny", "parser", "", "5 < 6"]
+
+
+@pytest.mark.parametrize("br", ["<br>", "<BR>", "<Br>", "<bR />"])
+def test_br_in_any_case_is_a_newline(br: str) -> None:
+    assert html_to_text(f"<p>a{br}b</p>") == "a\nb"
