@@ -25,6 +25,7 @@ from datetime import datetime
 import duckdb
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from cordon.detectors.base import scalar
 
@@ -121,8 +122,12 @@ _SELECTS: dict[str, str] = {
                       coalesce(hashtags, []), lambda t: lower(t)))) AS h
                   FROM _act_posts WHERE reblog_of_post_id IS NULL)
                 WHERE coalesce(h, '') <> ''""",
+    # whitespace runs as one space, trimmed; the replace runs only on the few texts it would change (a run of
+    # two, a tab or newline, or whitespace at an end), as it costs far more than the test
     TEXT: """SELECT platform, account_id, id, md5(t), ts FROM (
-               SELECT platform, account_id, id, ts, trim(regexp_replace(text, '\\s+', ' ', 'g')) AS t
+               SELECT platform, account_id, id, ts,
+                      CASE WHEN regexp_matches(text, '\\s\\s|[^\\S ]|^\\s|\\s$')
+                           THEN trim(regexp_replace(text, '\\s+', ' ', 'g')) ELSE text END AS t
                FROM _act_posts WHERE reblog_of_post_id IS NULL AND text IS NOT NULL)
              WHERE length(t) >= $min_text_chars""",
 }
@@ -200,16 +205,15 @@ def build_actions(
     return scalar(con, f"SELECT count(*) FROM {table}")
 
 
-_SHINGLES = """
-CREATE OR REPLACE TEMP TABLE _nd_src AS
-SELECT row_number() OVER () - 1 AS idx, platform, account_id, id, ts, sh FROM (
-    SELECT platform, account_id, id, ts,
-           [hash(array_to_string(t[i:i + $k - 1], ' ')) for i in range(1, len(t) - $k + 2)] AS sh
-    FROM (SELECT platform, account_id, id, ts,
-                 list_filter(string_split_regex(lower(text), '[^[:alnum:]_]+'), lambda w: w <> '') AS t
-          FROM _act_posts
-          WHERE reblog_of_post_id IS NULL AND length(text) >= $min_text_chars))
-WHERE len(sh) > 0
+# the words of each text long enough to be evidence (lower case, split on anything but letters, digits and _);
+# read on a cursor of its own (which cannot see the temp view), hence the posts filter spelled out again
+_WORDS = """
+SELECT * FROM (
+    SELECT platform, account_id, id, epoch_us(created_at) AS ts,
+           list_filter(string_split_regex(lower(text), '[^[:alnum:]_]+'), lambda w: w <> '') AS t
+    FROM posts
+    WHERE {where} AND reblog_of_post_id IS NULL AND length(text) >= $min_text_chars)
+WHERE len(t) >= $k
 """
 
 
@@ -224,11 +228,14 @@ def minhash_signatures(values: np.ndarray, offsets: np.ndarray, n_perm: int, see
     b = rng.integers(0, 2**63, size=n_perm, dtype=np.uint64)
     starts = offsets[:-1].astype(np.int64)
     out = np.empty((len(starts), n_perm), dtype=np.uint64)
+    h, shifted = np.empty_like(values), np.empty_like(values)  # reused: no allocation per permutation
     with np.errstate(over="ignore"):
         for j in range(n_perm):
-            h = values * a[j] + b[j]
-            h ^= h >> np.uint64(29)
-            out[:, j] = np.minimum.reduceat(h, starts)
+            np.multiply(values, a[j], out=h)
+            np.add(h, b[j], out=h)
+            np.right_shift(h, np.uint64(29), out=shifted)
+            np.bitwise_xor(h, shifted, out=h)
+            np.minimum.reduceat(h, starts, out=out[:, j])
     return out
 
 
@@ -243,39 +250,88 @@ def band_keys(signatures: np.ndarray, bands: int, rows: int) -> np.ndarray:
     return key
 
 
+def shingle_starts(offsets: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Where the k-word shingles of many word lists start in their flat array, and how many each list has.
+
+    List i is `words[offsets[i]:offsets[i+1]]`; its shingles start at `offsets[i]`, ..., `offsets[i+1] - k`
+    (none when it has fewer than k words). Returns `(starts, per_list)`; starts are in list order.
+    """
+    lengths = np.diff(offsets)
+    per_list = np.maximum(lengths - (k - 1), 0)
+    total = int(per_list.sum())
+    first = np.repeat(offsets[:-1], per_list)
+    within = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(per_list) - per_list, per_list)
+    return first + within, per_list
+
+
+def _arrow(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, object] | None = None) -> pa.Table:
+    rel = con.sql(sql, params=params)
+    if rel is None:  # pragma: no cover - a SELECT always gives a relation
+        raise RuntimeError(f"no relation from {sql!r}")
+    return rel.to_arrow_table()
+
+
+def _shingle_hashes(
+    con: duckdb.DuckDBPyConnection, words: pa.Array, starts: np.ndarray, k: int
+) -> np.ndarray:
+    """DuckDB's `hash` of each shingle: the k words from each start joined by single spaces."""
+    parts = [words.take(pa.array(starts + j)) for j in range(k)]
+    shingles = pc.binary_join_element_wise(*parts, " ")
+    con.register("_nd_shingles", pa.table({"i": np.arange(len(shingles)), "s": shingles}))
+    try:
+        hashed = _arrow(con, "SELECT i, hash(s) AS h FROM _nd_shingles")
+    finally:
+        con.unregister("_nd_shingles")
+    out = np.empty(len(shingles), dtype=np.uint64)
+    out[hashed.column("i").to_numpy()] = hashed.column("h").to_numpy()  # rows come back in any order
+    return out
+
+
 def _insert_near_text(con: duckdb.DuckDBPyConnection, config: ActionConfig, table: str) -> None:
-    con.execute(_SHINGLES, {"k": config.shingle_words, "min_text_chars": config.min_text_chars})
-    total = scalar(con, "SELECT count(*) FROM _nd_src")
-    n_perm = config.minhash_bands * config.minhash_rows
-    for lo in range(0, total, config.batch_posts):
-        rel = con.sql(
-            "SELECT idx, sh FROM _nd_src WHERE idx >= $lo AND idx < $hi ORDER BY idx",
-            params={"lo": lo, "hi": lo + config.batch_posts},
-        )
-        batch = rel.to_arrow_table() if rel is not None else None
-        if batch is None or batch.num_rows == 0:
+    """Near-text actions: MinHash over each text's k-word shingles, one key per LSH band.
+
+    DuckDB splits the texts into words and hashes the shingles; Arrow joins the words of each shingle and
+    NumPy takes the minima, over a whole batch at a time.
+    """
+    k, bands, rows = config.shingle_words, config.minhash_bands, config.minhash_rows
+    n_perm = bands * rows
+    band_prefix = pa.array([f"b{b}:" for b in range(bands)], pa.string())
+    # a second cursor streams the texts while this connection hashes and inserts
+    words_sql = _WORDS.format(where=_where(config))
+    params = {"k": k, "min_text_chars": config.min_text_chars}
+    for batch in con.cursor().sql(words_sql, params=params).to_arrow_reader(config.batch_posts):
+        if batch.num_rows == 0:
             continue
-        lists = batch.column("sh").combine_chunks()
-        values = lists.flatten().to_numpy().astype(np.uint64, copy=False)
+        lists = batch.column("t")
         offsets = lists.offsets.to_numpy().astype(np.int64)
+        words = lists.values.slice(int(offsets[0]), int(offsets[-1] - offsets[0]))
         offsets -= offsets[0]
-        keys = band_keys(
-            minhash_signatures(values, offsets, n_perm, config.seed),
-            config.minhash_bands,
-            config.minhash_rows,
+        starts, per_list = shingle_starts(offsets, k)
+        keep = np.flatnonzero(per_list > 0)
+        if not len(keep):
+            continue
+        values = _shingle_hashes(con, words, starts, k)
+        set_offsets = np.concatenate(([0], np.cumsum(per_list[keep])))
+        keys = band_keys(minhash_signatures(values, set_offsets, n_perm, config.seed), bands, rows)
+        take = pa.array(np.repeat(keep, bands))
+        key_text = pc.binary_join_element_wise(
+            band_prefix.take(pa.array(np.tile(np.arange(bands), len(keep)))),
+            pc.cast(pa.array(keys.reshape(-1)), pa.string()),
+            "",
         )
-        idx = batch.column("idx").to_numpy()
-        keys_table = pa.table(
+        found = pa.table(
             {
-                "idx": np.repeat(idx, config.minhash_bands),
-                "band": np.tile(np.arange(config.minhash_bands, dtype=np.int32), len(idx)),
-                "bkey": keys.reshape(-1),
+                "platform": batch.column("platform").take(take),
+                "account_id": batch.column("account_id").take(take),
+                "id": batch.column("id").take(take),
+                "key": key_text,
+                "ts": batch.column("ts").take(take),
             }
         )
-        con.register("_nd_keys", keys_table)
-        con.execute(
-            f"INSERT INTO {table} SELECT DISTINCT s.platform, s.account_id, s.id, '{NEAR_TEXT}', "
-            "'b' || k.band || ':' || k.bkey, s.ts FROM _nd_keys k JOIN _nd_src s USING (idx)"
-        )
-        con.unregister("_nd_keys")
-    con.execute("DROP TABLE IF EXISTS _nd_src")
+        con.register("_nd_found", found)
+        try:
+            con.execute(
+                f"INSERT INTO {table} SELECT platform, account_id, id, '{NEAR_TEXT}', key, ts FROM _nd_found"
+            )
+        finally:
+            con.unregister("_nd_found")

@@ -142,3 +142,65 @@ def test_minhash_estimates_jaccard() -> None:
     assert (
         (bands[0] == bands[1]) == (sig[0, :32].reshape(8, 4) == sig[1, :32].reshape(8, 4)).all(axis=1)
     ).all()
+
+
+_SPACING = ["", " ", "  ", "\t", "\n", " \r\n ", "\f"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(_SPACING), st.sampled_from(["alpha", "beta", "gamma", "délta"])),
+                min_size=8, max_size=14), st.sampled_from(_SPACING))  # fmt: skip
+def test_text_key_is_md5_of_the_text_with_whitespace_runs_as_one_space(
+    parts: list[tuple[str, str]], tail: str
+) -> None:
+    text = "".join(space + word for space, word in parts) + tail
+    with corpus(posts=[make_post(id=T1, text=text, hashtags=())]) as con:
+        actions.build_actions(con, actions.ActionConfig(kinds=(actions.TEXT,)))
+        keys = _keys(con, "text")
+        # every text through the regexp (what the fast path skips for texts it would not change)
+        (expected,) = con.execute(
+            "SELECT md5(trim(regexp_replace(?, '\\s+', ' ', 'g')))", [text]
+        ).fetchone() or (None,)
+    collapsed = " ".join(text.replace("\f", " ").split())
+    if len(collapsed) >= 40:
+        assert keys[T1] == {expected}
+    else:
+        assert T1 not in keys
+
+
+def test_shingle_starts_of_lists_short_and_long() -> None:
+    offsets = np.array([0, 2, 5, 5, 9])  # lists of 2, 3, 0 and 4 words
+    starts, per_list = actions.shingle_starts(offsets, 3)
+    assert per_list.tolist() == [0, 1, 0, 2]
+    assert starts.tolist() == [2, 5, 6]
+
+
+def test_near_text_keys_are_minhash_bands_of_duckdb_hashed_shingles() -> None:
+    """The vectorised path against a plain restatement: each post's word 3-shingles hashed by DuckDB as
+    strings, MinHash per post, band keys, `b<band>:<key>`."""
+    texts = {
+        N1: LONG,
+        N2: LONG.replace("free", "Free,  free!"),
+        N3: "Ünïcode wörds, digits 2024 and under_scores: " + LONG,
+        N4: "supercalifragilisticexpialidocious ---- antidisestablishment",  # two words
+        P1: "short",
+    }
+    config = actions.ActionConfig(kinds=(actions.NEAR_TEXT,), batch_posts=2)  # batches of two posts
+    with corpus(posts=[make_post(id=i, text=t, hashtags=()) for i, t in texts.items()]) as con:
+        actions.build_actions(con, config)
+        keys = _keys(con, "near_text")
+        expected: dict[str, set[str]] = {}
+        for post_id, text in texts.items():
+            (words,) = con.execute(
+                "SELECT list_filter(string_split_regex(lower(?), '[^[:alnum:]_]+'), lambda w: w <> '')",
+                [text],
+            ).fetchone() or ([],)
+            if len(text) < config.min_text_chars or len(words) < 3:
+                continue
+            shingles = [" ".join(words[i : i + 3]) for i in range(len(words) - 2)]
+            hashes = np.array([con.execute("SELECT hash(?)", [s]).fetchone()[0] for s in shingles], np.uint64)  # type: ignore[index]
+            sig = actions.minhash_signatures(hashes, np.array([0, len(hashes)]), 32, config.seed)
+            bands = actions.band_keys(sig, 8, 4)[0]
+            expected[post_id] = {f"b{b}:{int(k)}" for b, k in enumerate(bands)}
+    assert set(expected) == {N1, N2, N3}  # N4 has two words, P1 is too short
+    assert keys == expected
