@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import TypeVar
 
 import msgspec
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -111,7 +112,7 @@ def keep_last(table: pa.Table, keys: Sequence[str]) -> pa.Table:
     n = table.num_rows
     if n < 2:
         return table
-    rows = pa.array(range(n), type=pa.int64())
+    rows = pa.array(np.arange(n, dtype=np.int64))
     last = table.select(list(keys)).append_column("__row", rows).group_by(list(keys), use_threads=False)
     kept = last.aggregate([("__row", "max")])["__row_max"]
     if len(kept) == n:

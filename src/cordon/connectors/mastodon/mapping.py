@@ -48,21 +48,13 @@ _KINDS = {
     "audio": MediaKind.AUDIO,
 }
 _ACTIONS = {a.value: a for a in ModerationAction}
-# <a ...> and its attributes (`[^>\x00]`: never across two NUL-joined contents); case-sensitive when no content
-# holds "<A", for speed: a pattern that starts with a literal is searched for much faster
-_ANCHOR = re.compile(r"<a\s([^>\x00]*)>")
-_ANCHOR_ANY_CASE = re.compile(r"<a\s([^>\x00]*)>", re.IGNORECASE)
+# <a ...>: the value of href="..." when it comes first (as Mastodon writes it), and the other attributes.
+# `[^>\x00]`: never across two NUL-joined contents. Case-sensitive when no content holds "<A", for speed: a
+# pattern that starts with a literal is searched for much faster.
+_ANCHOR = re.compile(r'<a\s(?:href="([^">\x00]*)")?([^>\x00]*)>')
+_ANCHOR_ANY_CASE = re.compile(r'<a\s(?:href="([^">\x00]*)")?([^>\x00]*)>', re.IGNORECASE)
 _HREF = re.compile(r'href="([^"]*)"', re.IGNORECASE)
 _CLASS = re.compile(r'class="([^"]*)"', re.IGNORECASE)
-
-
-def _href(attrs: str) -> str:
-    """The value of the first href="..." among an anchor's attributes ("" when there is none)."""
-    if attrs.startswith('href="'):  # Mastodon writes href first: nothing before it to search
-        end = attrs.find('"', 6)
-        return attrs[6:end] if end >= 0 else ""
-    found = _HREF.search(attrs)
-    return found.group(1) if found else ""
 
 
 def _links(content: str) -> tuple[str, ...]:
@@ -72,7 +64,10 @@ def _links(content: str) -> tuple[str, ...]:
 
 def _links_many(contents: Sequence[str]) -> TextLists:
     """`_links` of each of `contents`, found in one pass over the NUL-joined column. (HTML has no NUL in a tag:
-    a parser reads one as U+FFFD, and so does this.)"""
+    a parser reads one as U+FFFD, and so does this.)
+
+    A link is the first href="..." of an <a> tag whose first class="..." does not contain "mention" (mention
+    and hashtag links), with &amp; decoded, each once per content."""
     joined = "\x00".join(contents)
     if joined.count("\x00") != len(contents) - 1:  # a content holds a NUL itself
         joined = "\x00".join(c.replace("\x00", "\ufffd") for c in contents)
@@ -81,19 +76,21 @@ def _links_many(contents: Sequence[str]) -> TextLists:
     if "<a" not in joined and "<A" not in joined:
         return TextLists(values, [0] * (len(contents) + 1))
     ends = list(accumulate(len(c) + 1 for c in contents))  # just past each content (and its NUL)
-    row = start = 0  # the content the last anchor was in; where its links begin in `values`
-    anchors = _ANCHOR_ANY_CASE if "<A" in joined else _ANCHOR
-    for m in anchors.finditer(joined):
-        if m.start() >= ends[row]:
+    row = start = 0  # the content of the last anchor, and where its links begin in `values`
+    end = ends[0]
+    for m in (_ANCHOR_ANY_CASE if "<A" in joined else _ANCHOR).finditer(joined):
+        if m.start() >= end:
             now = bisect_right(ends, m.start(), row)
             offsets += [len(values)] * (now - row)
-            row, start = now, len(values)
-        attrs = m.group(1)
-        if "mention" in attrs:
-            klass = _CLASS.search(attrs)
+            row, start, end = now, len(values), ends[now]
+        url, rest = m.groups()
+        if "mention" in rest:
+            klass = _CLASS.search(rest)
             if klass and "mention" in klass.group(1):
                 continue
-        url = _href(attrs)
+        if url is None:  # href is not the first attribute, or has no closing quote
+            found = _HREF.search(rest)
+            url = found.group(1) if found else ""
         if url:
             if "&" in url:
                 url = url.replace("&amp;", "&")
@@ -134,14 +131,14 @@ class _AccountCache:
     (msgspec compares Structs field by field, in C)."""
 
     def __init__(self, limit: int = 50_000) -> None:
-        self._by_raw: dict[bytes, Account] = {}
+        self.by_raw: dict[bytes, Account] = {}  # raw JSON -> Account (read by the status columns, too)
         self._seen: dict[str, tuple[AccountS, Account]] = {}
         self._limit = limit
 
     def __call__(self, raw: msgspec.Raw, path: str) -> Account:
         """The Account of an embedded account's raw JSON; `path` names it in a decode error."""
         key = bytes(raw)
-        hit = self._by_raw.get(key)
+        hit = self.by_raw.get(key)
         if hit is not None:
             return hit
         try:
@@ -149,9 +146,9 @@ class _AccountCache:
         except msgspec.ValidationError as exc:
             raise msgspec.ValidationError(_under(str(exc), path)) from exc
         mapped = self.mapped(a)
-        if len(self._by_raw) >= self._limit:
-            self._by_raw.clear()
-        self._by_raw[key] = mapped
+        if len(self.by_raw) >= self._limit:
+            self.by_raw.clear()
+        self.by_raw[key] = mapped
         return mapped
 
     def mapped(self, a: AccountS) -> Account:
@@ -196,7 +193,7 @@ class StatusColumns:
 
     def add(self, s: StatusIn) -> None:
         if s.reblog is None and s.quote is None:
-            self._columns.add(s, _embedded_account(s.account, "$.account"), None, None, None, None)
+            self._columns.add_plain(s)
             return
         # a status that embeds others: map (and check) everything before adding anything
         todo: list[tuple[StatusIn, Account, str | None, str | None, str | None, str | None]] = []
@@ -258,6 +255,18 @@ class _Columns:
         self.edge_post: list[str | None] = []
         self.edge_at: list[datetime | None] = []
         self.add = self._adder()
+        self.add_plain = self._plain_adder(self.add)
+
+    @staticmethod
+    def _plain_adder(add: _AddPost) -> Callable[[StatusIn], None]:
+        """`add` for a status that embeds nothing, its author looked up in the cache's dict first."""
+        known = _embedded_account.by_raw
+
+        def add_plain(s: StatusIn) -> None:
+            author = known.get(bytes(s.account)) or _embedded_account(s.account, "$.account")
+            add(s, author, None, None, None, None)
+
+        return add_plain
 
     def _adder(self) -> _AddPost:
         """`add(status, author, reblog_id, reblogged, quote_id, quoted)`: the post of one status (reblogged and
