@@ -178,11 +178,6 @@ def expand(
     sub = con.execute(
         "SELECT a, b, w FROM g WHERE a IN (SELECT id FROM near) AND b IN (SELECT id FROM near) ORDER BY a, b"
     ).fetchall()
-    detail = con.execute(
-        "SELECT a, b, layer, weight, pivots FROM ties WHERE a IN (SELECT id FROM near) "
-        "AND b IN (SELECT id FROM near) ORDER BY weight DESC, a, b, layer"
-    ).fetchall()
-    con.close()
     names = sorted({x for a, b, _ in sub for x in (a, b)} | set(seeds))
     index = {n: i for i, n in enumerate(names)}
     graph = ig.Graph(n=len(names), edges=[(index[a], index[b]) for a, b, _ in sub], directed=False)
@@ -195,14 +190,23 @@ def expand(
     # weakly tied) so that hubs do not soak up the walk, then compare with the seeds' own level
     norm = [s / max(float(full_strength.get(n, 0.0)), 1.0) for s, n in zip(scores, names, strict=True)]
     seed_level = sorted(norm[i] for i in seed_idx)[len(seed_idx) // 2] or 1e-12
+    seed_set = set(seeds)
+    relative = {name: value / seed_level for name, value in zip(names, norm, strict=True)}
+    candidates = {n for n, r in relative.items() if n in seed_set or r >= config.min_relative_score}
+    # the ties of the candidates (members are among them, and only ties between candidates corroborate),
+    # each candidate's strongest first; the rest of the neighbourhood's ties are never looked at
+    con.execute("CREATE TEMP TABLE cand AS SELECT unnest($c::VARCHAR[]) AS id", {"c": sorted(candidates)})
+    detail = con.execute(
+        "SELECT a, b, layer, weight, pivots FROM ties WHERE a IN (SELECT id FROM near) "
+        "AND b IN (SELECT id FROM near) AND (a IN (SELECT id FROM cand) OR b IN (SELECT id FROM cand)) "
+        "ORDER BY weight DESC, a, b, layer, pivots"
+    ).fetchall()
+    con.close()
     ties_of: dict[str, list[Tie]] = defaultdict(list)
     for a, b, layer, weight, pivots in detail:
         tie = Tie(a, b, layer, round(float(weight), 4), tuple(pivots or ()))
         ties_of[a].append(tie)
         ties_of[b].append(tie)
-    seed_set = set(seeds)
-    relative = {name: value / seed_level for name, value in zip(names, norm, strict=True)}
-    candidates = {n for n, r in relative.items() if n in seed_set or r >= config.min_relative_score}
     accepted = _corroborated(seed_set, candidates, ties_of, config)
     members = [
         Member(name, round(relative[name], 6), name in seed_set, tuple(ties_of[name][:5]))

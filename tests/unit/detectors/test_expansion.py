@@ -62,3 +62,39 @@ def test_audience_of_the_network_stays_out_unless_corroborated() -> None:
     names = {m.account_id for m in expansion.expand(_ties(rows), seeds)}
     assert names >= set(seeds) | set(bots) | {"w1"}
     assert not names & {"f1", "f2"}
+
+
+def test_a_members_ties_are_the_strongest_in_a_full_order() -> None:
+    # s1-b1 twice in the same layer with the same weight (two sources of interaction ties): the order of the
+    # two, and so which five are kept, is by pivots, whatever the order of the rows
+    seeds = ["s1"]
+    rows = [
+        ("s1", "b1", "interaction", 2.0, ["reply:9"]),
+        ("s1", "b1", "interaction", 2.0, ["mention:3", "reply:3"]),
+        *[("b1", f"c{i}", "co-reply", 2.0, [f"url:{i}"]) for i in range(6)],
+        ("s1", "b1", "co-media", 5.0, ["sha256:x"]),
+    ]
+    for order in (rows, rows[::-1]):
+        table = pa.table(
+            {
+                "a": [min(r[0], r[1]) for r in order],
+                "b": [max(r[0], r[1]) for r in order],
+                "layer": [r[2] for r in order],
+                "weight": [r[3] for r in order],
+                "pivots": [r[4] for r in order],
+            },
+            schema=expansion.TIE_SCHEMA,
+        )
+        members = {m.account_id: m for m in expansion.expand(table, seeds)}
+        assert [(t.b, t.layer, t.pivots) for t in members["b1"].ties] == [
+            ("s1", "co-media", ("sha256:x",)),
+            ("c0", "co-reply", ("url:0",)),
+            ("c1", "co-reply", ("url:1",)),
+            ("c2", "co-reply", ("url:2",)),
+            ("c3", "co-reply", ("url:3",)),
+        ]
+        assert [t.pivots for t in members["s1"].ties] == [
+            ("sha256:x",),
+            ("mention:3", "reply:3"),
+            ("reply:9",),
+        ]
