@@ -52,3 +52,18 @@ def bulk_gc() -> Iterator[None]:
         yield
     finally:
         _STATE.exit()
+
+
+def keep_long_lived() -> None:
+    """Move what is alive now out of the collector's walks, after a long-lived cache took in many objects.
+
+    The review service caches decoded case dossiers (tens of thousands of objects for a large network); left
+    in the oldest generation, every full pass of the collector walks them again and finds nothing to free:
+    pauses of 76-133 ms in a worker serving a 1M-post world, which were its p99. Garbage is collected first,
+    so that only live objects are frozen; frozen objects are still freed by reference counting when a cache
+    drops them (the cached values hold no reference cycles). While a bulk job runs, it owns the freeze.
+    """
+    with _STATE._lock:
+        if _STATE._jobs == 0:
+            gc.collect()
+            gc.freeze()

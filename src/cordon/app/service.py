@@ -26,6 +26,7 @@ import msgspec
 from markupsafe import Markup
 from PIL import Image, ImageFilter, UnidentifiedImageError
 
+from cordon.app.bulk_gc import keep_long_lived
 from cordon.app.dossier import Dossier
 from cordon.app.report_content import NcmecSettings
 from cordon.app.reporting import CasesDocument, graph_svg, hashtag_svg, read_cases_json, timeline_svg
@@ -129,6 +130,7 @@ class CaseGraphics:
 @dataclass
 class _Lru:
     size: int
+    long_lived: bool = False  # values of many objects: out of the cycle collector's walks once cached
     items: OrderedDict[object, object] = field(default_factory=OrderedDict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -145,6 +147,8 @@ class _Lru:
             self.items.move_to_end(key)
             while len(self.items) > self.size:
                 self.items.popitem(last=False)
+        if self.long_lived:
+            keep_long_lived()
 
 
 def case_import_of(dossier: Dossier) -> review.CaseImport:
@@ -197,8 +201,8 @@ class Service:
             self._corpus = duckdb.connect(str(path), read_only=True)
         blobs = settings.blobs or (str(Path(settings.corpus).parent / "blobs") if settings.corpus else "")
         self.blobs = BlobStore(Path(blobs)) if blobs else None
-        self._dossiers = _Lru(256)
-        self._accounts = _Lru(256)
+        self._dossiers = _Lru(256, long_lived=True)
+        self._accounts = _Lru(256, long_lived=True)
         self._previews = _Lru(1024)
         self._graphics = _Lru(128)
         self._key: SigningKey | None = None

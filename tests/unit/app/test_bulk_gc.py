@@ -5,7 +5,8 @@ from __future__ import annotations
 import gc
 import threading
 
-from cordon.app.bulk_gc import THRESHOLD, bulk_gc
+from cordon.app.bulk_gc import THRESHOLD, bulk_gc, keep_long_lived
+from cordon.app.service import _Lru
 
 
 def test_collector_is_set_for_the_run_and_put_back() -> None:
@@ -18,7 +19,7 @@ def test_collector_is_set_for_the_run_and_put_back() -> None:
             assert gc.get_threshold() == THRESHOLD
         assert gc.get_threshold() == THRESHOLD  # still running: the outer run keeps it
     assert gc.get_threshold() == before
-    assert gc.get_freeze_count() == frozen
+    assert gc.get_freeze_count() == 0  # everything is collected as usual again (long-lived caches refreeze)
 
 
 def test_put_back_when_the_body_raises_and_across_threads() -> None:
@@ -53,3 +54,38 @@ def test_garbage_cycles_made_during_a_run_are_collected_after_it() -> None:
         alive = [Node() for _ in range(10)]
         del alive
     assert gc.collect() >= 10
+
+
+class _Node:
+    def __init__(self) -> None:
+        self.me = self
+
+
+def test_long_lived_values_leave_the_collector_and_garbage_does_not() -> None:
+    gc.unfreeze()
+    garbage = [_Node() for _ in range(10)]
+    del garbage
+    kept = [[i] for i in range(5000)]  # tracked containers, like a decoded dossier's
+    cache = _Lru(4, long_lived=True)
+    cache.put("case", kept)
+    frozen = gc.get_freeze_count()
+    assert frozen >= len(kept)
+    assert gc.collect() == 0  # the cycles that were garbage were collected, not frozen
+    more = [_Node() for _ in range(3)]
+    del more
+    assert gc.collect() >= 3  # what comes later is collected as usual
+    plain = _Lru(4)
+    plain.put("case", [[i] for i in range(100)])
+    assert gc.get_freeze_count() == frozen  # a cache of small values freezes nothing
+    gc.unfreeze()
+
+
+def test_a_bulk_job_keeps_its_own_freeze() -> None:
+    gc.unfreeze()
+    with bulk_gc():
+        during = gc.get_freeze_count()
+        made = [[i] for i in range(1000)]
+        keep_long_lived()
+        assert gc.get_freeze_count() == during
+        del made
+    assert gc.get_freeze_count() == 0
