@@ -45,7 +45,10 @@ def run_one(world: Path, out: Path) -> dict[str, object]:
     """Analyse in a child process (this script with --role analyze); its JSON line on stdout is the result."""
     shutil.rmtree(out, ignore_errors=True)
     cmd = [sys.executable, __file__, "--role", "analyze", "--world", str(world), "--out", str(out)]
-    done = subprocess.run(cmd, check=True, capture_output=True, text=True)
+    done = subprocess.run(cmd, check=False, capture_output=True, text=True)
+    if done.returncode != 0:  # the child's own error, not only its exit status
+        sys.stderr.write(done.stderr[-20_000:])
+        raise SystemExit(f"analysing {world} failed with exit status {done.returncode} (its stderr is above)")
     result: dict[str, object] = json.loads(done.stdout.strip().splitlines()[-1])
     return result
 

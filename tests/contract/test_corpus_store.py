@@ -229,6 +229,61 @@ def test_bulk_writer_stores_when_a_table_has_enough_rows(tmp_path: Path) -> None
         assert writer.flush() == UpsertCounts()
 
 
+def test_overlapping_writer_stores_what_the_serial_one_does(tmp_path: Path) -> None:
+    """A group stored by the writer thread while the next is read: the same rows and cursors in the end, the
+    counts of each group come back once it is stored, and the groups go in order (a record changed in a
+    later group keeps its later form)."""
+    batches = [make_batch(3, cursor=Cursor("a.jsonl", 10 * (i + 1), i + 1)) for i in range(12)]
+    changed = replace(batches[0].accounts[0], bio="changed later")
+    batches[9] = replace(batches[9], accounts=(*batches[9].accounts, changed))
+    sums = {}
+    for overlap in (False, True):
+        with DuckDBCorpus(tmp_path / f"c{overlap}.duckdb", threads=1) as store:
+            writer = store.bulk(rows=5, overlap=overlap)
+            counts = [writer.upsert(b, stream="a") for b in batches]
+            total = sum(counts, UpsertCounts()) + writer.flush()
+            assert total.posts.inserted == 36
+            assert total.accounts.updated == 1
+            assert store.get_cursor("a") == Cursor("a.jsonl", 120, 12)
+            row = store.connection.execute("SELECT bio FROM accounts WHERE id = ?", [changed.id]).fetchone()
+            assert row == ("changed later",)
+            if overlap:  # groups of two batches; the first comes back from the upsert that fills the second
+                assert [c.posts.inserted for c in counts[:4]] == [0, 0, 0, 6]
+                assert sum(c.posts.inserted for c in counts) == 30  # the last group comes back from flush
+            sums[overlap] = {t: store.checksum(t) for t in CORPUS_TABLES if t not in ("ingest_runs",)}
+    assert sums[True] == sums[False]
+
+
+def test_a_group_that_fails_in_the_writer_thread_stops_the_writer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After a group failed, nothing later is stored (its cursor would skip the failed group's records):
+    the error comes back from every call, and a rerun resumes from the last stored cursor."""
+    from cordon.errors import StoreError  # noqa: PLC0415
+
+    with DuckDBCorpus(tmp_path / "c.duckdb", threads=1) as store:
+        real = store.write_tables
+        calls: list[int] = []
+
+        def second_fails(*args: object, **kwargs: object) -> UpsertCounts:
+            calls.append(1)
+            if len(calls) == 2:
+                raise StoreError("disk full (injected)")
+            return real(*args, **kwargs)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(store, "write_tables", second_fails)
+        writer = store.bulk(rows=3, overlap=True)
+        batches = [make_batch(3, cursor=Cursor("a.jsonl", i + 1, i + 1)) for i in range(4)]
+        writer.upsert(batches[0], stream="a")  # group 1 goes to the writer thread
+        writer.upsert(batches[1], stream="a")  # group 1's counts back; group 2 goes (and fails)
+        with pytest.raises(StoreError, match="injected"):
+            writer.upsert(batches[2], stream="a")  # group 2's error
+        with pytest.raises(StoreError, match="injected"):
+            writer.flush()  # batch 3 is not stored after the failed group
+        assert store.get_cursor("a") == Cursor("a.jsonl", 1, 1)
+        assert store.stats().rows("posts") == 3
+
+
 def test_post_and_edge_columns_store_what_their_records_store(tmp_path: Path) -> None:
     """A connector may hand posts and edges over as column sets: stored, they are the rows of the records
     they read as (duplicates within the batch included: the last one wins)."""

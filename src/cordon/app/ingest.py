@@ -149,7 +149,7 @@ def _run(
     counts = UpsertCounts()
     batches = posts_read = records_read = quarantined = 0
     status = "failed"
-    writer = store.bulk()
+    writer = store.bulk(overlap=True)
     try:
         for (part, stream), part_start in zip(parts, starts, strict=True):
             for batch in connector.read(part, start=part_start, batch_size=batch_size):

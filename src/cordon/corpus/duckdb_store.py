@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -52,15 +53,26 @@ class BulkUpserts:
 
     A batch is stored when the group it is in is: a run that stops between two groups resumes after the last
     stored cursor and reads the rest again (upserts are idempotent).
+
+    With `overlap`, a full group is stored by a writer thread on a connection of its own while the caller
+    reads the next one (DuckDB and Arrow work without Python's lock, so reading and storing share two cores):
+    at most one group is in flight, groups are stored in order, and the counts (or the error) of a group come
+    back from the next `upsert` that fills a group, or from `flush`, which waits for everything. After a
+    group failed to be stored, the writer stores nothing more (a later group's cursors would skip it): every
+    call raises that error again, and a rerun reads from the last stored cursors.
     """
 
-    def __init__(self, store: DuckDBCorpus, rows: int) -> None:
+    def __init__(self, store: DuckDBCorpus, rows: int, *, overlap: bool = False) -> None:
         self._store = store
         self._limit = rows
         self._tables: dict[str, list[pa.Table]] = {}
         self._rows: dict[str, int] = {}
         self._cursors: dict[str, Cursor] = {}
         self._batches = 0
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="corpus-writer") if overlap else None
+        self._con = store.connection.cursor() if overlap else None
+        self._pending: Future[UpsertCounts] | None = None
+        self._failed: BaseException | None = None
 
     def upsert(self, batch: RecordBatch, *, stream: str | None = None) -> UpsertCounts:
         """Take `batch`; store the group when it is full (the counts of what was stored, else zeros)."""
@@ -72,18 +84,60 @@ class BulkUpserts:
         if batch.cursor is not None:
             self._cursors[stream or batch.cursor.source] = batch.cursor
         self._batches += 1
-        return self.flush() if full else UpsertCounts()
+        if not full:
+            return UpsertCounts()
+        if self._pool is None:
+            return self.flush()
+        done = self._wait()
+        self._pending = self._pool.submit(self._store_group, *self._take())
+        return done
 
     def flush(self) -> UpsertCounts:
-        """Store what was taken since the last flush (nothing to do when that is nothing)."""
-        if not self._batches:
-            return UpsertCounts()
-        tables = {
-            name: at.keep_last(pa.concat_tables(parts), KEYS[name]) for name, parts in self._tables.items()
-        }
-        cursors, batches = self._cursors, self._batches
+        """Store what was taken since the last flush, after any group in flight (nothing to do when that is
+        nothing); with `overlap`, the writer thread is shut down: the writer takes no more batches."""
+        try:
+            done = self._wait()
+            if self._batches:
+                done += self._store_group(*self._take())
+        finally:
+            self._close()
+        return done
+
+    def _wait(self) -> UpsertCounts:
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            try:
+                return pending.result()
+            except BaseException:
+                self._close()
+                raise
+        if self._failed is not None:
+            raise self._failed
+        return UpsertCounts()
+
+    def _close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown()
+            if self._con is not None:
+                self._con.close()
+            self._pool = self._con = None
+
+    def _take(self) -> tuple[dict[str, list[pa.Table]], dict[str, Cursor], int]:
+        taken = (self._tables, self._cursors, self._batches)
         self._tables, self._rows, self._cursors, self._batches = {}, {}, {}, 0
-        return self._store.write_tables(tables, cursors, what=f"{batches} batches")
+        return taken
+
+    def _store_group(
+        self, parts: dict[str, list[pa.Table]], cursors: dict[str, Cursor], batches: int
+    ) -> UpsertCounts:
+        try:
+            tables = {
+                name: at.keep_last(pa.concat_tables(group), KEYS[name]) for name, group in parts.items()
+            }
+            return self._store.write_tables(tables, cursors, what=f"{batches} batches", con=self._con)
+        except BaseException as exc:
+            self._failed = exc
+            raise
 
 
 class DuckDBCorpus:
@@ -143,33 +197,42 @@ class DuckDBCorpus:
         cursors = {stream or batch.cursor.source: batch.cursor} if batch.cursor is not None else {}
         return self.write_tables(batch_tables(batch), cursors, what=f"a batch of {batch.source}")
 
-    def bulk(self, rows: int = BULK_ROWS) -> BulkUpserts:
-        """A writer that stores many batches a group of about `rows` posts at a time (see `BulkUpserts`)."""
-        return BulkUpserts(self, rows)
+    def bulk(self, rows: int = BULK_ROWS, *, overlap: bool = False) -> BulkUpserts:
+        """A writer that stores many batches a group of about `rows` posts at a time, in a writer thread
+        while the next group is read when `overlap` (see `BulkUpserts`)."""
+        return BulkUpserts(self, rows, overlap=overlap)
 
     def write_tables(
-        self, tables: dict[str, pa.Table], cursors: dict[str, Cursor], *, what: str
+        self,
+        tables: dict[str, pa.Table],
+        cursors: dict[str, Cursor],
+        *,
+        what: str,
+        con: duckdb.DuckDBPyConnection | None = None,
     ) -> UpsertCounts:
         """Merge Arrow tables of corpus rows (keys unique within each table) and set `cursors` (stream ->
-        cursor), in one transaction."""
+        cursor), in one transaction (on `con`, a cursor of this store's connection, when given)."""
+        con = con or self._con
         now = datetime.now(UTC)
         counts: dict[str, TableCounts] = {}
-        self._con.execute("BEGIN TRANSACTION")
+        con.execute("BEGIN TRANSACTION")
         try:
             for table, arrow in tables.items():
-                counts[table] = self._merge(table, arrow)
+                counts[table] = self._merge(table, arrow, con)
             for stream, cursor in cursors.items():
-                self._write_cursor(cursor, stream, now)
-            self._con.execute("COMMIT")
+                self._write_cursor(cursor, stream, now, con)
+            con.execute("COMMIT")
         except BaseException as exc:
-            self._con.execute("ROLLBACK")
+            con.execute("ROLLBACK")
             if isinstance(exc, duckdb.Error):
                 raise StoreError(f"storing {what} failed: {exc}") from exc
             raise
         quarantine = counts.pop("quarantine", TableCounts())
         return UpsertCounts(**counts, quarantined=quarantine.inserted)
 
-    def _merge(self, table: str, arrow: pa.Table) -> TableCounts:
+    def _merge(
+        self, table: str, arrow: pa.Table, con: duckdb.DuckDBPyConnection | None = None
+    ) -> TableCounts:
         """Insert new rows, update changed ones, count the unchanged; keyed by the table's primary key.
 
         New rows go straight from the Arrow table into `table` (an anti-join on the key); only when some keys
@@ -177,6 +240,7 @@ class DuckDBCorpus:
         """
         if arrow.num_rows == 0:
             return TableCounts()
+        con = con or self._con
         keys = KEYS[table]
         columns = [c for c in self._columns[table] if c in arrow.schema.names]
         compared = [c for c in columns if c not in keys and c not in _FIRST_WRITE_ONLY]
@@ -184,27 +248,27 @@ class DuckDBCorpus:
         same = " AND ".join(f"i.{_q(c)} IS NOT DISTINCT FROM t.{_q(c)}" for c in compared) or "TRUE"
         col_list = ", ".join(_q(c) for c in columns)
         changed = 0
-        self._con.register("incoming_rows", arrow)
+        con.register("incoming_rows", arrow)
         try:
-            (new,) = self._con.execute(
+            (new,) = con.execute(
                 f"INSERT INTO {table} ({col_list}) SELECT {', '.join(f'i.{_q(c)}' for c in columns)} "
                 f"FROM incoming_rows i ANTI JOIN {table} t ON {on}"
             ).fetchall()[0]
             if new < arrow.num_rows and compared:
-                self._con.execute(
+                con.execute(
                     f"CREATE OR REPLACE TEMP TABLE staged_rows AS SELECT i.* FROM incoming_rows i "
                     f"JOIN {table} t ON {on} WHERE NOT ({same})"
                 ).fetchall()
-                (changed,) = self._con.execute("SELECT count(*) FROM staged_rows").fetchall()[0]
+                (changed,) = con.execute("SELECT count(*) FROM staged_rows").fetchall()[0]
                 if changed:
                     updates = ", ".join(f"{_q(c)} = excluded.{_q(c)}" for c in compared)
-                    self._con.execute(
+                    con.execute(
                         f"INSERT INTO {table} ({col_list}) SELECT {col_list} FROM staged_rows "
                         f"ON CONFLICT ({', '.join(_q(k) for k in keys)}) DO UPDATE SET {updates}"
                     ).fetchall()
-                self._con.execute("DROP TABLE staged_rows").fetchall()
+                con.execute("DROP TABLE staged_rows").fetchall()
         finally:
-            self._con.unregister("incoming_rows")
+            con.unregister("incoming_rows")
         return TableCounts(inserted=int(new), updated=int(changed), unchanged=arrow.num_rows - new - changed)
 
     # -- signals (derived tables) -------------------------------------------------------------------------
@@ -224,8 +288,10 @@ class DuckDBCorpus:
         self._con.execute(f"DELETE FROM {table}")
 
     # -- cursors -----------------------------------------------------------------------------------------
-    def _write_cursor(self, cursor: Cursor, stream: str, now: datetime) -> None:
-        self._con.execute(
+    def _write_cursor(
+        self, cursor: Cursor, stream: str, now: datetime, con: duckdb.DuckDBPyConnection | None = None
+    ) -> None:
+        (con or self._con).execute(
             'INSERT INTO cursors (source, "offset", line, updated_at, position_source) VALUES (?, ?, ?, ?, ?) '
             'ON CONFLICT (source) DO UPDATE SET "offset" = excluded."offset", line = excluded.line, '
             "updated_at = excluded.updated_at, position_source = excluded.position_source",

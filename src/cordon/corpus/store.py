@@ -95,7 +95,8 @@ class BatchWriter(Protocol):
     """Stores batches a group at a time (a store's `bulk()`): a batch is stored when its group is."""
 
     def upsert(self, batch: RecordBatch, *, stream: str | None = None) -> UpsertCounts:
-        """Take `batch` (and its cursor); store the group when it is full: the counts of what was stored."""
+        """Take `batch` (and its cursor); store the group when it is full: the counts of what was stored
+        since the last call (with overlap, of the group stored before)."""
         ...
 
     def flush(self) -> UpsertCounts:
@@ -110,9 +111,10 @@ class CorpusStore(Protocol):
         """Store `batch` and its cursor in one transaction (cursor key: `stream`, else the cursor's source)."""
         ...
 
-    def bulk(self) -> BatchWriter:
+    def bulk(self, *, overlap: bool = False) -> BatchWriter:
         """A writer for many batches in a row (ingest): stores them a group at a time, each group in one
-        transaction with its last cursors."""
+        transaction with its last cursors; with `overlap`, a group is stored while the next is read, and
+        its counts come back from a later call."""
         ...
 
     def get_cursor(self, stream: str) -> Cursor | None:
