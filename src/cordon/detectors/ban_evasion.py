@@ -78,15 +78,19 @@ avatar AS (
 ),
 avatar_n AS (SELECT sha256, count(*) AS n FROM avatar GROUP BY sha256),
 ents AS ({entities}),
+-- candidate pairs, blocked on shared keys (with what each key says about the pair)
 pairs_avatar AS (
-    SELECT n.new_id, o.old_id FROM newish n
+    SELECT n.new_id, o.old_id, min(c.n) AS avatar_accounts FROM newish n
     JOIN avatar an ON an.account_id = n.new_id JOIN avatar ao ON ao.sha256 = an.sha256
+    JOIN avatar_n c ON c.sha256 = an.sha256
     JOIN old o ON o.old_id = ao.account_id
+    GROUP BY ALL
 ),
 pairs_entity AS (
-    SELECT DISTINCT n.new_id, o.old_id FROM newish n
+    SELECT n.new_id, o.old_id, list(DISTINCT en.value ORDER BY en.value) AS shared_entities FROM newish n
     JOIN ents en ON en.account_id = n.new_id JOIN ents eo ON eo.value = en.value
     JOIN old o ON o.old_id = eo.account_id
+    GROUP BY ALL
 ),
 pairs_handle AS (
     SELECT n.new_id, o.old_id FROM newish n JOIN old o ON substr(n.handle, 1, 4) = substr(o.handle, 1, 4)
@@ -101,18 +105,14 @@ pairs_neighbour AS (
 ),
 pairs AS (
     SELECT DISTINCT new_id, old_id FROM (
-        SELECT * FROM pairs_avatar UNION ALL SELECT * FROM pairs_entity UNION ALL SELECT * FROM pairs_handle
-        UNION ALL SELECT new_id, old_id FROM pairs_neighbour
+        SELECT new_id, old_id FROM pairs_avatar UNION ALL SELECT new_id, old_id FROM pairs_entity
+        UNION ALL SELECT * FROM pairs_handle UNION ALL SELECT new_id, old_id FROM pairs_neighbour
     ) WHERE new_id <> old_id
 ),
 scored AS (
     SELECT p.new_id, p.old_id,
            date_diff('second', o.actioned_at, n.created_at) / 86400.0 AS gap_days,
-           (SELECT min(c.n) FROM avatar an JOIN avatar ao ON an.sha256 = ao.sha256
-            JOIN avatar_n c ON c.sha256 = an.sha256
-            WHERE an.account_id = p.new_id AND ao.account_id = p.old_id) AS avatar_accounts,
-           (SELECT list(DISTINCT en.value ORDER BY en.value) FROM ents en JOIN ents eo ON en.value = eo.value
-            WHERE en.account_id = p.new_id AND eo.account_id = p.old_id) AS shared_entities,
+           pa.avatar_accounts, pe.shared_entities,
            jaro_winkler_similarity(n.handle, o.handle) AS handle_sim,
            length(o.handle) >= 5 AND starts_with(n.handle, o.handle) AS handle_extends,
            CASE WHEN length(trim(n.bio)) = 0 OR length(trim(o.bio)) = 0 THEN 0.0 ELSE
@@ -123,6 +123,7 @@ scored AS (
            END AS bio_sim,
            coalesce(pn.shared_nb / (sn.n + so.n - pn.shared_nb)::DOUBLE, 0.0) AS nb_sim
     FROM pairs p JOIN newish n USING (new_id) JOIN old o USING (old_id)
+    LEFT JOIN pairs_avatar pa USING (new_id, old_id) LEFT JOIN pairs_entity pe USING (new_id, old_id)
     LEFT JOIN pairs_neighbour pn USING (new_id, old_id)
     LEFT JOIN nb_size sn ON sn.account_id = p.new_id LEFT JOIN nb_size so ON so.account_id = p.old_id
     WHERE n.created_at > o.actioned_at
