@@ -3,6 +3,7 @@ batch, resolve media. Bad records are quarantined and the rest goes on; nothing 
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from contextlib import ExitStack, suppress
@@ -149,7 +150,8 @@ def _run(
     counts = UpsertCounts()
     batches = posts_read = records_read = quarantined = 0
     status = "failed"
-    writer = store.bulk(overlap=True)
+    # with a second core, a group is stored while the next is read; on one core that only costs switches
+    writer = store.bulk(overlap=len(os.sched_getaffinity(0)) > 1)
     try:
         for (part, stream), part_start in zip(parts, starts, strict=True):
             for batch in connector.read(part, start=part_start, batch_size=batch_size):
