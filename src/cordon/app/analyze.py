@@ -72,8 +72,14 @@ def analyze(
         media_dir = default_media_dir(export.resolve())
         with MediaPrefetch(files_to_prefetch(store, media_dir, DEFAULT_MAX_BYTES)) as prefetch:
             report = ingest(export, store)
-            timed("media hashes")
+            timed("media prefetch")
             prehashed = prefetch.collect()
+        timed("checkpoint")
+    # the corpus is closed (checkpointed) and opened again: the key indexes that ingest filled (posts, edges,
+    # accounts) stay on disk, and DuckDB's memory is left to the steps below (at 10M posts they held most of
+    # a 4 GB limit, and extracting entities then ran out of memory)
+    with DuckDBCorpus(db, memory_limit=memory_limit) as store:
+        timed("media hashes")
         hashed, failed = hash_new_media(store, workers=workers, progress=False, prehashed=prehashed)
         timed("bank matches")
         n_matches = matching.match_corpus(store, bank)
