@@ -74,7 +74,7 @@ def analyze(
             report = ingest(export, store)
             timed("media prefetch")
             prehashed = prefetch.collect()
-        timed("checkpoint")
+        timed("checkpoint (ingest)")
     # the corpus is closed (checkpointed) and opened again: the key indexes that ingest filled (posts, edges,
     # accounts) stay on disk, and DuckDB's memory is left to the steps below (at 10M posts they held most of
     # a 4 GB limit, and extracting entities then ran out of memory)
@@ -85,6 +85,10 @@ def analyze(
         n_matches = matching.match_corpus(store, bank)
         timed("entities")
         entity_signals.extract_new(store)
+        timed("checkpoint (signals)")
+    # again: the entity and scanned-key indexes filled above stay on disk during co-action (at 10M posts they
+    # and the co-action key table did not fit in 4 GB together)
+    with DuckDBCorpus(db, memory_limit=memory_limit) as store:
         platforms = [platform] if platform else _platforms(store)
         dossiers: list[Dossier] = []
         for p in platforms:
