@@ -76,7 +76,9 @@ def test_long_lived_values_leave_the_collector_and_garbage_does_not() -> None:
     assert gc.collect() >= 3  # what comes later is collected as usual
     plain = _Lru(4)
     plain.put("case", [[i] for i in range(100)])
-    assert gc.get_freeze_count() == frozen  # a cache of small values freezes nothing
+    assert (
+        gc.get_freeze_count() <= frozen
+    )  # a cache of small values freezes nothing (frozen ones may be freed)
     gc.unfreeze()
 
 
@@ -86,6 +88,6 @@ def test_a_bulk_job_keeps_its_own_freeze() -> None:
         during = gc.get_freeze_count()
         made = [[i] for i in range(1000)]
         keep_long_lived()
-        assert gc.get_freeze_count() == during
+        assert gc.get_freeze_count() <= during  # the 1,000 lists were not frozen (frozen ones may be freed)
         del made
     assert gc.get_freeze_count() == 0
