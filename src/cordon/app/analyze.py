@@ -66,7 +66,10 @@ def analyze(
         timings.append((name, time.perf_counter()))
         step(name)
 
-    with DuckDBCorpus(db, memory_limit=memory_limit) as store:
+    def open_corpus() -> DuckDBCorpus:
+        return DuckDBCorpus(db, memory_limit=memory_limit)
+
+    with open_corpus() as store:
         timed("ingest")
         # ingest is one core of Python: the export's media files are hashed on the other one meanwhile
         media_dir = default_media_dir(export.resolve())
@@ -78,7 +81,7 @@ def analyze(
     # the corpus is closed (checkpointed) and opened again: the key indexes that ingest filled (posts, edges,
     # accounts) stay on disk, and DuckDB's memory is left to the steps below (at 10M posts they held most of
     # a 4 GB limit, and extracting entities then ran out of memory)
-    with DuckDBCorpus(db, memory_limit=memory_limit) as store:
+    with open_corpus() as store:
         timed("media hashes")
         hashed, failed = hash_new_media(store, workers=workers, progress=False, prehashed=prehashed)
         timed("bank matches")
@@ -88,7 +91,7 @@ def analyze(
         timed("checkpoint (signals)")
     # again: the entity and scanned-key indexes filled above stay on disk during co-action (at 10M posts they
     # and the co-action key table did not fit in 4 GB together)
-    with DuckDBCorpus(db, memory_limit=memory_limit) as store:
+    with open_corpus() as store:
         platforms = [platform] if platform else _platforms(store)
         dossiers: list[Dossier] = []
         for p in platforms:

@@ -40,6 +40,13 @@ class _BulkGC:
                 gc.set_threshold(*self._saved)
                 gc.unfreeze()
 
+    def freeze_live(self) -> None:
+        """Collect, then freeze what is alive; not while a bulk job runs (it owns the freeze)."""
+        with self._lock:
+            if self._jobs == 0:
+                gc.collect()
+                gc.freeze()
+
 
 _STATE = _BulkGC()
 
@@ -63,7 +70,4 @@ def keep_long_lived() -> None:
     so that only live objects are frozen; frozen objects are still freed by reference counting when a cache
     drops them (the cached values hold no reference cycles). While a bulk job runs, it owns the freeze.
     """
-    with _STATE._lock:
-        if _STATE._jobs == 0:
-            gc.collect()
-            gc.freeze()
+    _STATE.freeze_live()
