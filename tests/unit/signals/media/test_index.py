@@ -137,3 +137,20 @@ def test_tables_follow_the_bank_size() -> None:
         11,
         11,
     ]
+
+
+def test_buckets_larger_than_the_candidate_buffer(engine: str) -> None:
+    """Thousands of near-copies of a few hashes: a query's candidates outgrow the kernel's first buffers."""
+    rng = np.random.default_rng(11)
+    centres = rng.integers(0, 256, (3, 32), dtype=np.uint8)
+    entries = _flip(rng, centres[rng.integers(0, 3, 6000)], rng.integers(0, 4, 6000))
+    queries = np.vstack([centres, _flip(rng, centres, np.full(3, 20))])
+    got = HammingIndex.build(entries).range_search(queries, 31)
+    assert _triples(got) == _triples(BruteForceIndex(entries).range_search(queries, 31))
+    assert len(got.query) == 2 * len(entries)  # each entry within 3 bits of its centre, 23 of its flipped query
+
+
+def test_the_compiled_search_prefetches() -> None:
+    """The kernel's software prefetch compiled on this numba/LLVM (otherwise it silently runs without it)."""
+    kernel = pytest.importorskip("cordon.signals.media.index_kernel")
+    assert kernel._prefetch is kernel._llvm_prefetch
