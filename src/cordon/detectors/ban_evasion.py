@@ -32,6 +32,9 @@ class EvasionConfig:
         10  # an entity carried by more accounts than this does not say which one returns
     )
     min_shared_neighbours: int = 3  # co-action neighbours two accounts must share to be compared on them
+    common_avatar_accounts: int = (
+        50  # an avatar carried by more accounts (a default, a stock image) says nothing
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,12 +80,15 @@ avatar AS (
     WHERE platform = $platform AND starts_with(ref_id, 'avatar:')
 ),
 avatar_n AS (SELECT sha256, count(*) AS n FROM avatar GROUP BY sha256),
+-- how many actioned accounts carry each avatar: a wave's avatar names the one that returned when it alone
+-- was actioned
+avatar_old AS (SELECT a.sha256, count(*) AS n FROM avatar a JOIN actioned x ON x.old_id = a.account_id GROUP BY ALL),
 ents AS ({entities}),
 -- candidate pairs, blocked on shared keys (with what each key says about the pair)
 pairs_avatar AS (
-    SELECT n.new_id, o.old_id, min(c.n) AS avatar_accounts FROM newish n
+    SELECT n.new_id, o.old_id, min(c.n) AS avatar_accounts, min(co.n) AS avatar_actioned FROM newish n
     JOIN avatar an ON an.account_id = n.new_id JOIN avatar ao ON ao.sha256 = an.sha256
-    JOIN avatar_n c ON c.sha256 = an.sha256
+    JOIN avatar_n c ON c.sha256 = an.sha256 JOIN avatar_old co ON co.sha256 = an.sha256
     JOIN old o ON o.old_id = ao.account_id
     GROUP BY ALL
 ),
@@ -112,9 +118,10 @@ pairs AS (
 scored AS (
     SELECT p.new_id, p.old_id,
            date_diff('second', o.actioned_at, n.created_at) / 86400.0 AS gap_days,
-           pa.avatar_accounts, pe.shared_entities,
+           pa.avatar_accounts, pa.avatar_actioned, pe.shared_entities,
            jaro_winkler_similarity(n.handle, o.handle) AS handle_sim,
            length(o.handle) >= 5 AND starts_with(n.handle, o.handle) AS handle_extends,
+           length(n.handle) - length(o.handle) AS suffix_len,
            CASE WHEN length(trim(n.bio)) = 0 OR length(trim(o.bio)) = 0 THEN 0.0 ELSE
              len(list_intersect(list_distinct(string_split_regex(lower(n.bio), '\\W+')),
                                 list_distinct(string_split_regex(lower(o.bio), '\\W+'))))::DOUBLE
@@ -129,8 +136,9 @@ scored AS (
     WHERE n.created_at > o.actioned_at
       AND n.created_at <= o.actioned_at + to_days($max_gap_days::INTEGER)
 )
-SELECT new_id, old_id, gap_days, avatar_accounts, coalesce(shared_entities, []) AS shared_entities,
-       handle_sim, handle_extends, bio_sim, nb_sim
+SELECT new_id, old_id, gap_days, avatar_accounts, avatar_actioned,
+       coalesce(shared_entities, []) AS shared_entities,
+       handle_sim, handle_extends, suffix_len, bio_sim, nb_sim
 FROM scored
 """
 
@@ -155,17 +163,42 @@ UNION SELECT b, a FROM coaction_pairs WHERE platform = $platform
 _NO_NEIGHBOURS = "SELECT ''::VARCHAR AS account_id, ''::VARCHAR AS other WHERE false"
 
 
-def _score(
-    avatar_accounts: int | None, n_entities: int, handle_sim: float, handle_extends: bool, bio_sim: float,
-    nb_sim: float, gap_days: float,
-) -> float:  # fmt: skip
-    """Evidence adds up. Strong: the same avatar when few accounts carry it (a wave's shared avatar says less
-    about which account came back), a shared rare wallet or invite, the old handle with a suffix. Weaker: a
-    similar handle or bio, acting with the same accounts as before (by overlap), and coming back soon."""
-    avatar = 0.0 if avatar_accounts is None else 0.45 if avatar_accounts <= 3 else 0.25
-    handle = 0.4 if handle_extends else 0.2 * max(0.0, (handle_sim - 0.75) / 0.25)
-    score = avatar + min(0.5, 0.25 * n_entities) + handle + 0.25 * bio_sim + 0.6 * nb_sim
-    score += 0.15 * math.exp(-max(gap_days, 0.0) / 7.0)
+@dataclass(frozen=True, slots=True)
+class _Shared:
+    """What one candidate pair shares, as read from the store."""
+
+    avatar_accounts: int | None  # accounts carrying the shared avatar (None: no shared avatar)
+    avatar_actioned: int  # actioned accounts carrying it
+    n_entities: int
+    handle_sim: float
+    handle_extends: bool
+    suffix_len: int  # characters the new handle adds to the old one, when it extends it
+    bio_sim: float
+    nb_sim: float
+    gap_days: float
+
+
+def _avatar_score(avatar_accounts: int | None, avatar_actioned: int, config: EvasionConfig) -> float:
+    """The same avatar: strong when few accounts carry it; a wave's shared avatar says which account
+    returned when only one actioned account carries it; a default or stock avatar says nothing."""
+    if avatar_accounts is None or avatar_accounts > config.common_avatar_accounts:
+        return 0.0
+    if avatar_accounts <= 3 or avatar_actioned <= 1:
+        return 0.45
+    return 0.2 + 0.25 / avatar_actioned
+
+
+def _score(shared: _Shared, config: EvasionConfig) -> float:
+    """Evidence adds up. Strong: the same avatar when few accounts carry it, a shared rare wallet or invite,
+    the old handle with a suffix (a short one, such as "_2" or "x", most of all). Weaker: a similar handle
+    or bio, acting with the same accounts as before (by overlap), and coming back soon."""
+    avatar = _avatar_score(shared.avatar_accounts, shared.avatar_actioned, config)
+    if shared.handle_extends:
+        handle = 0.6 if shared.suffix_len <= 3 else 0.4
+    else:
+        handle = 0.2 * max(0.0, (shared.handle_sim - 0.75) / 0.25)
+    score = avatar + min(0.5, 0.25 * shared.n_entities) + handle + 0.25 * shared.bio_sim + 0.6 * shared.nb_sim
+    score += 0.15 * math.exp(-max(shared.gap_days, 0.0) / 7.0)
     return round(min(1.0, score), 4)
 
 
@@ -186,19 +219,34 @@ def find_pairs(
         params["max_ent"] = config.max_entity_accounts
     rows = con.execute(sql, params).fetchall()
     candidates: list[EvasionPair] = []
-    for new_id, old_id, gap, avatar_n, shared, handle_sim, extends, bio_sim, nb_sim in rows:
+    for (
+        new_id,
+        old_id,
+        gap,
+        avatar_n,
+        avatar_old,
+        shared,
+        handle_sim,
+        extends,
+        suffix,
+        bio_sim,
+        nb_sim,
+    ) in rows:
+        evidence = _Shared(
+            avatar_accounts=None if avatar_n is None else int(avatar_n),
+            avatar_actioned=int(avatar_old or 0),
+            n_entities=len(shared),
+            handle_sim=float(handle_sim),
+            handle_extends=bool(extends),
+            suffix_len=int(suffix),
+            bio_sim=float(bio_sim),
+            nb_sim=float(nb_sim),
+            gap_days=float(gap),
+        )
         pair = EvasionPair(
             new_account_id=new_id,
             old_account_id=old_id,
-            score=_score(
-                None if avatar_n is None else int(avatar_n),
-                len(shared),
-                float(handle_sim),
-                bool(extends),
-                float(bio_sim),
-                float(nb_sim),
-                float(gap),
-            ),
+            score=_score(evidence, config),
             gap_days=round(float(gap), 2),
             shared_avatar=avatar_n is not None,
             shared_entities=tuple(shared),

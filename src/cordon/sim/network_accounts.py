@@ -209,13 +209,20 @@ def build_network_accounts(
     share_links = rng.random(len(susp)) < 0.75
     share_handle = rng.random(len(susp)) < 0.55
     has_links = np.array([bool(links[int(s)]) for s in susp], dtype=bool)
-    none = ~(share_avatar | (share_links & has_links) | share_handle)
-    # every evader keeps at least one tie its audience can follow: its links if the old account had any,
-    # else its avatar
-    share_links |= none & has_links
-    share_avatar |= none & ~has_links
     old_avatars = [table.avatar[int(s)] for s in susp]
+    defaults = {f.name for f in lib.default_avatars}
+    own_avatar = np.array([bool(a) and a not in defaults for a in old_avatars], dtype=bool)
     is_poster = np.isin(susp, new_posters)
+    # every evader keeps at least one tie that says which account it was: a poster its links (what its
+    # audience follows), else its own avatar, else its handle. The platform's default avatar is no tie
+    # (thousands carry it), and neither are an amplifier's links: a bot's bio carries one of the network's
+    # Telegram links, which its posts advertise everywhere; a bot that keeps nothing of its own is just
+    # another new bot of a later wave, not the replacement of a particular one.
+    links_tie = is_poster & has_links
+    none = ~((share_avatar & own_avatar) | (share_links & links_tie) | share_handle)
+    share_links |= none & links_tie
+    share_avatar |= none & ~links_tie & own_avatar
+    share_handle |= none & ~links_tie & ~own_avatar
     ev_links = [
         links[int(s)] if share_links[i] or not links[int(s)] else account_links(rng, infra)
         for i, s in enumerate(susp)

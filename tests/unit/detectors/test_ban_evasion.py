@@ -90,3 +90,36 @@ def test_a_wave_after_a_suspension_yields_one_link_not_one_per_bot() -> None:
     with corpus([old, heir, *wave], moderation=[ban], media_links=links) as con:
         pairs = ban_evasion.find_pairs(con, M, ban_evasion.EvasionConfig(min_score=0.3))
     assert [(p.new_account_id, p.old_account_id) for p in pairs] == [(heir.id, old.id)]
+
+
+def test_a_default_avatar_links_no_one_and_a_wave_avatar_names_its_only_suspended_carrier() -> None:
+    """The platform's default avatar (carried by more than `common_avatar_accounts`) is no evidence; a wave's
+    avatar carried by a dozen bots names the returning one when only one of its carriers was suspended."""
+    crowd = [make_account(handle=f"plain{i}", created_at=EPOCH - timedelta(days=90)) for i in range(8)]
+    wave = [make_account(handle=f"wavebot{i}", created_at=EPOCH - timedelta(days=20)) for i in range(8)]
+    shy = make_account(handle="quietfox11", bio="", created_at=EPOCH - timedelta(days=20))
+    back_wave = make_account(handle="newname55", bio="", created_at=EPOCH + timedelta(days=1))
+    back_default = make_account(handle="othername77", bio="", created_at=EPOCH + timedelta(days=1))
+    bans = [make_moderation(account_id=a.id, created_at=EPOCH) for a in (wave[0], shy)]
+    links = [_avatar(a.id, "d" * 64) for a in (*crowd, shy, back_default)]
+    links += [_avatar(a.id, "e" * 64) for a in (*wave, back_wave)]
+    accounts = [*crowd, *wave, shy, back_wave, back_default]
+    config = ban_evasion.EvasionConfig(min_score=0.5, common_avatar_accounts=9)
+    with corpus(accounts, moderation=bans, media_links=links) as con:
+        pairs = ban_evasion.find_pairs(con, M, config)
+    assert [(p.new_account_id, p.old_account_id) for p in pairs] == [(back_wave.id, wave[0].id)]
+    assert pairs[0].shared_avatar
+
+
+def test_the_old_handle_with_a_short_suffix_outweighs_a_look_alike_of_the_same_wave() -> None:
+    """Two candidates for one suspended bot: a wave-mate sharing its (wave) avatar and swarm neighbours, and
+    the bot's own handle with "_2". The handle wins, and the wave-mate is not linked instead."""
+    old = make_account(handle="mossyhill42", bio="", created_at=EPOCH - timedelta(days=30))
+    ban = make_moderation(account_id=old.id, created_at=EPOCH)
+    heir = make_account(handle="mossyhill42_2", bio="", created_at=EPOCH + timedelta(days=6))
+    mates = [make_account(handle=f"pebble{i}", bio="", created_at=EPOCH - timedelta(days=30)) for i in range(6)]
+    lookalike = make_account(handle="gravel99", bio="", created_at=EPOCH + timedelta(hours=2))
+    links = [_avatar(a.id, "c" * 64) for a in (old, *mates, lookalike)]
+    with corpus([old, heir, *mates, lookalike], moderation=[ban], media_links=links) as con:
+        pairs = ban_evasion.find_pairs(con, M)
+    assert [(p.new_account_id, p.old_account_id) for p in pairs] == [(heir.id, old.id)]
