@@ -36,7 +36,9 @@ router = APIRouter(include_in_schema=False)
 MEMBERS_PER_PAGE = 100
 MEDIA_PER_PAGE = 48
 templates = Jinja2Templates(
-    env=Environment(loader=PackageLoader("cordon.web", "templates"), autoescape=select_autoescape())
+    env=Environment(
+        loader=PackageLoader("cordon.web", "templates"), autoescape=select_autoescape(), auto_reload=False
+    )
 )
 
 QueueReader = Annotated[Principal, Depends(reader(Permission.QUEUE_READ))]

@@ -15,10 +15,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import msgspec
-from sqlalchemy import and_, or_, select
+from sqlalchemy import Row, and_, bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from cordon.app.dossier import Dossier
@@ -241,17 +242,19 @@ def place_hold(
     return hold
 
 
-def _hold(row: HoldRow) -> Hold:
+def _hold(row: HoldRow | Row[Any]) -> Hold:
     return Hold(row.id, row.case_id, HoldKind(row.kind), utc(row.starts_at), utc(row.expires_at),
                 row.reference, row.created_by)  # fmt: skip
 
 
+_HOLDS = select(HoldRow).order_by(HoldRow.expires_at, HoldRow.id)
+_CASE_HOLDS = _HOLDS.where(HoldRow.case_id == bindparam("case_id"))
+
+
 def holds_of(store: StateStore, case_id: str | None = None) -> tuple[Hold, ...]:
-    query = select(HoldRow).order_by(HoldRow.expires_at, HoldRow.id)
-    if case_id is not None:
-        query = query.where(HoldRow.case_id == case_id)
-    with store.session() as s:
-        return tuple(_hold(r) for r in s.scalars(query))
+    with store.reading() as c:  # read on every case page: Core rows, no ORM session
+        rows = c.execute(_HOLDS) if case_id is None else c.execute(_CASE_HOLDS, {"case_id": case_id})
+        return tuple(_hold(r) for r in rows)
 
 
 def hold_alerts(

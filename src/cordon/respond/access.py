@@ -28,7 +28,7 @@ from enum import StrEnum
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import Session
 
 from cordon.errors import ResponseError
@@ -297,18 +297,11 @@ class AccessControl:
 
     def session(self, token: str) -> Principal | None:
         """The principal of a live session cookie, or None (unknown, expired, or the user is disabled)."""
-        with self.store.session() as s:
-            found = s.execute(
-                select(SessionRow, UserRow)
-                .join(UserRow, UserRow.id == SessionRow.user_id)
-                .where(SessionRow.token_hash == digest(token))
-            ).first()
-            if found is None:
-                return None
-            sess, user = found
-            if user.disabled or utc(sess.expires_at) <= datetime.now(UTC):
-                return None
-            return Principal(user.id, user.name, _parse_stored(user.roles), "session", sess.csrf)
+        with self.store.reading() as c:  # every request asks: a Core read, no ORM session
+            found = c.execute(_SESSION, {"digest": digest(token)}).first()
+        if found is None or found.disabled or utc(found.expires_at) <= datetime.now(UTC):
+            return None
+        return Principal(found.id, found.name, _parse_stored(found.roles), "session", found.csrf)
 
     def logout(self, token: str) -> None:
         with self.store.session() as s:
@@ -339,19 +332,14 @@ class AccessControl:
     def token(self, bearer: str) -> Principal | None:
         if not bearer.startswith(TOKEN_PREFIX):
             return None
-        with self.store.session() as s:
-            found = s.execute(
-                select(ApiTokenRow, UserRow)
-                .join(UserRow, UserRow.id == ApiTokenRow.user_id)
-                .where(ApiTokenRow.token_hash == digest(bearer))
-            ).first()
-            if found is None:
-                return None
-            tok, user = found
-            expired = tok.expires_at is not None and utc(tok.expires_at) <= datetime.now(UTC)
-            if tok.revoked or user.disabled or expired:
-                return None
-            return Principal(user.id, user.name, _parse_stored(user.roles), "token")
+        with self.store.reading() as c:
+            found = c.execute(_TOKEN, {"digest": digest(bearer)}).first()
+        if found is None:
+            return None
+        expired = found.expires_at is not None and utc(found.expires_at) <= datetime.now(UTC)
+        if found.revoked or found.disabled or expired:
+            return None
+        return Principal(found.id, found.name, _parse_stored(found.roles), "token")
 
     def tokens(self, principal: Principal) -> tuple[TokenInfo, ...]:
         with self.store.session() as s:
@@ -374,6 +362,20 @@ class AccessControl:
             rows[0].revoked = True
             self.store.audit(s, principal.name, "token.revoke", f"token:{token_id}")
             return _token_info(rows[0])
+
+
+_SESSION = (
+    select(UserRow.id, UserRow.name, UserRow.roles, UserRow.disabled, SessionRow.csrf, SessionRow.expires_at)
+    .join_from(SessionRow, UserRow, UserRow.id == SessionRow.user_id)
+    .where(SessionRow.token_hash == bindparam("digest"))
+)
+_TOKEN = (
+    select(
+        UserRow.id, UserRow.name, UserRow.roles, UserRow.disabled, ApiTokenRow.revoked, ApiTokenRow.expires_at
+    )
+    .join_from(ApiTokenRow, UserRow, UserRow.id == ApiTokenRow.user_id)
+    .where(ApiTokenRow.token_hash == bindparam("digest"))
+)
 
 
 def _roles_text(roles: frozenset[Role]) -> str:

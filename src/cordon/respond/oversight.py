@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import PurePath
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from cordon.respond.audit import AuditEntry
 from cordon.respond.state.store import StateStore, utc
@@ -80,33 +80,46 @@ class ResponseRecords:
     reports: tuple[ReportRecord, ...]
 
 
+_PRESERVATIONS = (
+    select(PreservationRow.id, PreservationRow.mode, PreservationRow.created_at, PreservationRow.created_by,
+           PreservationRow.verified_at)
+    .where(PreservationRow.case_id == bindparam("case_id"))
+    .order_by(PreservationRow.created_at.desc())
+)  # fmt: skip
+_ACTIONS = (
+    select(ActionRow.adapter, ActionRow.kind, ActionRow.target, ActionRow.dry_run, ActionRow.status, ActionRow.at,
+           ActionRow.actor)
+    .where(ActionRow.case_id == bindparam("case_id"))
+    .order_by(ActionRow.at.desc())
+    .limit(500)
+)  # fmt: skip
+_REPORTS = (
+    select(ReportRow.id, ReportRow.kind, ReportRow.status, ReportRow.external_id, ReportRow.created_at,
+           ReportRow.created_by, ReportRow.approved_by, ReportRow.body)
+    .where(ReportRow.case_id == bindparam("case_id"))
+    .order_by(ReportRow.created_at.desc())
+)  # fmt: skip
+
+
 def response_records(store: StateStore, case_id: str) -> ResponseRecords:
-    with store.session() as s:
-        pres = s.scalars(
-            select(PreservationRow)
-            .where(PreservationRow.case_id == case_id)
-            .order_by(PreservationRow.created_at.desc())
-        ).all()
-        acts = s.scalars(
-            select(ActionRow).where(ActionRow.case_id == case_id).order_by(ActionRow.at.desc()).limit(500)
-        ).all()
-        reps = s.scalars(
-            select(ReportRow).where(ReportRow.case_id == case_id).order_by(ReportRow.created_at.desc())
-        ).all()
+    with store.reading() as c:  # read on every case page: Core rows, one connection
+        pres = c.execute(_PRESERVATIONS, {"case_id": case_id}).all()
+        acts = c.execute(_ACTIONS, {"case_id": case_id}).all()
+        reps = c.execute(_REPORTS, {"case_id": case_id}).all()
         return ResponseRecords(
             tuple(PreservationRecord(p.id, p.mode, utc(p.created_at), p.created_by, p.verified_at is not None)
                   for p in pres),
             tuple(ActionRecord(a.adapter, a.kind, a.target, a.dry_run, a.status, utc(a.at), a.actor) for a in acts),
             tuple(ReportRecord(r.id, r.kind, r.status, r.external_id, utc(r.created_at), r.created_by,
-                               r.approved_by, _export_file(r)) for r in reps),
+                               r.approved_by, _export_file(r.kind, r.body)) for r in reps),
         )  # fmt: skip
 
 
-def _export_file(row: ReportRow) -> str:
-    if not row.kind.endswith("-export") or not row.body.startswith("{"):
+def _export_file(kind: str, body: str) -> str:
+    if not kind.endswith("-export") or not body.startswith("{"):
         return ""
     try:
-        zip_path = json.loads(row.body).get("zip", "")
+        zip_path = json.loads(body).get("zip", "")
     except ValueError:
         return ""
     return PurePath(zip_path).name if isinstance(zip_path, str) else ""

@@ -238,12 +238,12 @@ def queue(
         "statuses": sorted(str(st) for st in statuses), "label": str(label) if label else None,
         "limit": limit, "offset": offset,
     }  # fmt: skip
-    with store.session() as s:
-        rows = s.execute(_QUEUE, params).all() if limit > 0 else []
+    with store.reading() as c:
+        rows = c.execute(_QUEUE, params).all() if limit > 0 else []
         if rows:
             total = int(rows[0].total)
         else:  # an empty page says nothing about the total
-            total = int(s.scalar(_COUNT, {"statuses": params["statuses"], "label": params["label"]}) or 0)
+            total = int(c.scalar(_COUNT, {"statuses": params["statuses"], "label": params["label"]}) or 0)
         items = tuple(_queue_item(row) for row in rows)
     return QueuePage(items, total, offset, limit)
 
@@ -273,14 +273,15 @@ class CaseSummary:
     imported_at: datetime
 
 
+_SUMMARY = select(
+    CaseRow.id, CaseRow.label, CaseRow.score, CaseRow.platform, CaseRow.members, CaseRow.novel_media,
+    CaseRow.priority, CaseRow.latest_activity, CaseRow.imported_at,
+).where(CaseRow.id == bindparam("case_id"))  # fmt: skip
+
+
 def case_summary(store: StateStore, case_id: str) -> CaseSummary:
-    with store.session() as s:
-        row = s.execute(
-            select(
-                CaseRow.id, CaseRow.label, CaseRow.score, CaseRow.platform, CaseRow.members,
-                CaseRow.novel_media, CaseRow.priority, CaseRow.latest_activity, CaseRow.imported_at,
-            ).where(CaseRow.id == case_id)
-        ).first()  # fmt: skip
+    with store.reading() as c:
+        row = c.execute(_SUMMARY, {"case_id": case_id}).first()
     if row is None:
         raise CaseNotFoundError(f"case {case_id[:80]} does not exist; import it with `cordon cases import`")
     return CaseSummary(
@@ -341,8 +342,8 @@ def reveal(store: StateStore, actor: str, case_id: str, sha256: str) -> AuditEnt
 
 def revealed_since(store: StateStore, actor: str, case_id: str, sha256: str, since: datetime) -> bool:
     """Whether `actor` revealed this item of this case at or after `since` (the grant to fetch it)."""
-    with store.session() as s:
-        found = s.scalar(
+    with store.reading() as c:
+        found = c.scalar(
             select(MediaViewRow.id)
             .where(
                 MediaViewRow.user_id == actor,
@@ -355,20 +356,24 @@ def revealed_since(store: StateStore, actor: str, case_id: str, sha256: str, sin
         return found is not None
 
 
+_EXPOSURE = select(func.count()).where(MediaViewRow.user_id == bindparam("actor"))
+_REVEALS = (
+    select(MediaViewRow.sha256, MediaViewRow.at)
+    .where(MediaViewRow.user_id == bindparam("actor"), MediaViewRow.case_id == bindparam("case_id"))
+    .order_by(MediaViewRow.id)
+)
+
+
 def exposure_of(store: StateStore, actor: str) -> int:
     """How many media items `actor` has revealed in all (each reveal counts)."""
-    with store.session() as s:
-        return int(s.scalar(select(func.count()).where(MediaViewRow.user_id == actor)) or 0)
+    with store.reading() as c:
+        return int(c.execute(_EXPOSURE, {"actor": actor}).scalar() or 0)
 
 
 def reveals_of(store: StateStore, actor: str, case_id: str) -> tuple[tuple[str, datetime], ...]:
     """The media items of a case that `actor` revealed, with when (oldest first)."""
-    with store.session() as s:
-        rows = s.execute(
-            select(MediaViewRow.sha256, MediaViewRow.at)
-            .where(MediaViewRow.user_id == actor, MediaViewRow.case_id == case_id)
-            .order_by(MediaViewRow.id)
-        ).all()
+    with store.reading() as c:
+        rows = c.execute(_REVEALS, {"actor": actor, "case_id": case_id}).all()
         return tuple((str(sha), utc(at)) for sha, at in rows)
 
 
