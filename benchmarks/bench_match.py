@@ -6,7 +6,9 @@ Data: (a) uniform random hashes; (b) realistic ones: distinct items drawn from t
 each with a few near-duplicate copies (mean 4, each a geometric number of flipped bits, mean 8); (c) dense:
 all entries are copies of the 1,350 haystack hashes themselves (thousands of hits per matching query). Queries: copies of stored entries at every distance 0..31, plus 20% random
 non-matches. Recall is measured against an exact brute-force scan on a sample of queries; the slow peers are
-timed on a sample too (said in the table). Figures are medians of --repeat runs; nothing is asserted.
+timed on a sample too (said in the table). Figures are medians of --repeat runs; cordon's queries/s is also
+given by the process's CPU time (on a shared machine, wall-clock time counts the time other work took the
+core). Nothing is asserted; the goal at 10M is printed met or not.
 
 Usage: .venv/bin/python benchmarks/bench_match.py [--sizes 1000000 10000000] [--queries 4000] [--repeat 3]
 """
@@ -32,6 +34,7 @@ from cordon.signals.media.matcher import BruteForceIndex, hex_matrix
 
 HAYSTACK = Path(__file__).resolve().parents[1].parent / "shared/vectors/pdq/reg-test-input/haystack.txt"
 RADIUS = 31
+GOAL_SIZE, GOAL_QPS, GOAL_MB, GOAL_BUILD_S = 10_000_000, 4_000, 1_536, 60  # one core, recall 1.0
 
 
 def _rss_mb() -> float:
@@ -94,7 +97,9 @@ def _pairs(q: np.ndarray, e: np.ndarray) -> set[tuple[int, int]]:
     return set(zip(q.tolist(), e.tolist(), strict=True))
 
 
-def run(kind: str, n: int, n_queries: int, repeat: int, sample: int, console: Console) -> list[list[str]]:
+def run(
+    kind: str, n: int, n_queries: int, repeat: int, sample: int, console: Console, goals: list[str]
+) -> list[list[str]]:
     rng = np.random.default_rng(n + len(kind))
     with console.status(f"{kind} {n:,}: generating"):
         entries = dataset(kind, n, rng)
@@ -106,19 +111,27 @@ def run(kind: str, n: int, n_queries: int, repeat: int, sample: int, console: Co
     build = time.perf_counter() - t
     rss = _rss_mb() - before
     index.range_search(queries[:8], RADIUS)  # compile the kernel outside the timing
-    times = []
+    times, cpu_times = [], []
     for _ in range(repeat):
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         result = index.range_search(queries, RADIUS)
         times.append(time.perf_counter() - t)
+        cpu_times.append(time.process_time() - c)
     qps = n_queries / statistics.median(times)
+    cpu_qps = n_queries / statistics.median(cpu_times)
     sub = queries[:sample]
     with console.status(f"{kind} {n:,}: brute force on {sample} queries for recall"):
         truth = BruteForceIndex(entries).range_search(sub, RADIUS)
     ours = index.range_search(sub, RADIUS)
     recall = len(_pairs(ours.query, ours.entry) & _pairs(truth.query, truth.entry)) / max(1, len(truth.query))
     rows.append([kind, f"{n:,}", "cordon MIH", f"{build:.1f}", f"{index.nbytes / 2**20:,.0f} ({rss:,.0f})",
-                 f"{qps:,.0f}", f"{recall:.4f}", f"all {n_queries}", f"{len(result.query):,}"])  # fmt: skip
+                 f"{qps:,.0f} ({cpu_qps:,.0f})", f"{recall:.4f}", f"all {n_queries}", f"{len(result.query):,}"])  # fmt: skip
+    if n >= GOAL_SIZE and kind != "dense":  # dense is output-bound (thousands of hits per query)
+        goals.append(f"{kind} {n:,}: {qps:,.0f} q/s ({cpu_qps:,.0f} by CPU time; goal >= {GOAL_QPS:,}), "
+                     f"{index.nbytes / 2**20:,.0f} MB (<= {GOAL_MB:,}), build {build:.1f} s (<= {GOAL_BUILD_S}), "
+                     f"recall {recall:.4f} (1.0): "
+                     + ("met" if qps >= GOAL_QPS and index.nbytes / 2**20 <= GOAL_MB and build <= GOAL_BUILD_S
+                        and recall == 1.0 else "NOT met"))  # fmt: skip
     # faiss IndexBinaryFlat, one thread
     import faiss  # noqa: PLC0415
 
@@ -172,14 +185,17 @@ def main() -> int:
     console = Console(width=200)
     table = Table(title=f"Hamming range search, radius {RADIUS}, one core (goal at 10M: recall 1.0, "
                   ">= 4,000 q/s, <= 1.5 GB, build <= 60 s)")  # fmt: skip
-    for col in ("data", "hashes", "index", "build s", "MB (RSS delta)", "queries/s", "recall", "queries",
+    for col in ("data", "hashes", "index", "build s", "MB (RSS delta)", "queries/s (by CPU time)", "recall", "queries",
                 "hits"):  # fmt: skip
         table.add_column(col, justify="left" if col in ("data", "index", "queries") else "right")
+    goals: list[str] = []
     for n in args.sizes:
         for kind in args.kinds:
-            for row in run(kind, n, args.queries, args.repeat, args.sample, console):
+            for row in run(kind, n, args.queries, args.repeat, args.sample, console, goals):
                 table.add_row(*row)
             console.print(table)
+    for line in goals:
+        console.print(f"goal at 10M, {line}")
     return 0
 
 

@@ -16,8 +16,9 @@ CSR offset array over its 2^width keys (uint32), so a bucket is a slice and ther
 per entry. A candidate is verified with popcounts over four uint64 words; an entry is reported only from the
 first table whose threshold it meets, so no entry is reported twice and no "seen" set is needed. The result
 is exact (every entry within the radius, nothing else); `BruteForceIndex` in `matcher.py` is the reference it
-is tested against. The search loop is compiled with numba (the `index` extra); without it, a vectorised NumPy
-path gives the same answer, more slowly.
+is tested against. The search loop is compiled with numba (the `index` extra): each query in three stages
+(bucket bounds, bucket slices, candidate rows) with a software prefetch ahead, so that many cache misses are in
+flight at once (`index_kernel`); without numba, a vectorised NumPy path gives the same answer, more slowly.
 """
 
 from __future__ import annotations
