@@ -37,6 +37,7 @@ def routes(sha: str) -> list[tuple[str, str, str, object]]:
         ("queue.read", "GET", "/queue", None),
         ("case.read", "GET", f"/api/v1/cases/{CASE}", None),
         ("case.read", "GET", f"/cases/{CASE}", None),
+        ("case.read", "GET", f"/cases/{CASE}/graph.svg", None),
         ("media.preview", "GET", f"/api/v1/cases/{CASE}/media/{sha}/preview", None),
         ("media.reveal", "POST", f"/api/v1/cases/{CASE}/media/{sha}/reveal", None),
         ("case.triage", "POST", f"/api/v1/cases/{CASE}/decisions", {"decision": "claim"}),

@@ -11,14 +11,15 @@ import hmac
 import secrets
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, TypeVar
 
-from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, PackageLoader, select_autoescape
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from cordon.api.deps import LOGIN_CSRF_COOKIE, SESSION_COOKIE, ServiceDep, optional_caller, reader, writer
 from cordon.api.routes_auth import set_session_cookie
@@ -128,13 +129,16 @@ def queue_page(
 
 @router.get("/cases/{case_id}", response_class=HTMLResponse)
 def case_page(
-    request: Request,
     case_id: CaseId,
     svc: ServiceDep,
     principal: CaseReader,
     members: Annotated[int, Query(ge=1, le=100_000)] = MEMBERS_PER_PAGE,
     media_offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> Response:
+    """A case page: the reader's parts (CSRF token, permissions, reveals, exposure, decisions) and the case's
+    state (status, events, response) are rendered for each request; the media grid and the dossier sections
+    come from caches per case version (the grid with a slot for the reader's CSRF token), and the dossier's
+    encoded bytes are spliced in as they are. The network graph is an image of its own (`case_graph`)."""
     view = svc.case_view(case_id, ties_limit=0)
     mine = (
         review.reveals_of(svc.store, principal.name, case_id)
@@ -142,39 +146,91 @@ def case_page(
         else ()
     )
     decisions = [d for d in review.Decision if principal.can(review.DECISION_PERMISSION[d])]
-    return render(
-        request, "case.html", principal, case=view, decisions=decisions, my_reveals=mine,
-        exposure=review.exposure_of(svc.store, principal.name), dossier_html=_dossier_html(svc, view, members),
+    html = templates.env.get_template("case.html").render(
+        me=principal, P=Permission, case=view, decisions=decisions, my_reveals=mine,
+        exposure=review.exposure_of(svc.store, principal.name), dossier_html=Markup(DOSSIER_SLOT),
+        media_grid=_media_grid(svc, view, media_offset, principal),
         response=oversight.response_records(svc.store, case_id), holds=app_response.holds_of(svc.store, case_id),
-        verbs=list(Verb), hold_kinds=list(HoldKind),
-        media_page=view.media[media_offset : media_offset + MEDIA_PER_PAGE], media_offset=media_offset,
-        media_per_page=MEDIA_PER_PAGE,
+        verbs=list(Verb), hold_kinds=list(HoldKind), media_offset=media_offset, media_per_page=MEDIA_PER_PAGE,
     )  # fmt: skip
+    head, _, tail = html.encode().partition(DOSSIER_SLOT.encode())
+    return HTMLResponse(b"".join((head, _dossier_bytes(svc, view, members), tail)))
 
 
-_DOSSIER_HTML: OrderedDict[tuple[int, str, datetime, int], Markup] = OrderedDict()
-_DOSSIER_LOCK = threading.Lock()
+@router.get("/cases/{case_id}/graph.svg", response_class=Response)
+def case_graph(request: Request, case_id: CaseId, svc: ServiceDep, principal: CaseReader) -> Response:
+    """The case's network graph, an SVG image that its case page loads with <img>. It may stay in the reader's
+    browser (`private`) but is revalidated at each use (`no-cache`), so every use passes the session and
+    permission checks; an unchanged graph is answered with 304 and no body."""
+    del principal
+    pictures = svc.graphics(case_id)
+    if not pictures.graph_document:
+        raise HTTPException(404, f"case {case_id} has no network graph (no members)")
+    headers = {"ETag": pictures.graph_etag, "Cache-Control": "private, no-cache"}
+    if etag_matches(request.headers.get("if-none-match", ""), pictures.graph_etag):
+        return Response(status_code=304, headers=headers)
+    return Response(pictures.graph_document, media_type="image/svg+xml", headers=headers)
 
 
-def _dossier_html(svc: Service, view: CaseView, members: int) -> Markup:
-    """The sections of a case page that depend only on the imported dossier (graph, members, tags, entities,
-    evasion), rendered once per version of the case: they are the same for every reader."""
-    key = (id(svc), view.id, view.imported_at, members)
-    with _DOSSIER_LOCK:
-        if key in _DOSSIER_HTML:
-            _DOSSIER_HTML.move_to_end(key)
-            return _DOSSIER_HTML[key]
-    html = Markup(
-        templates.env.get_template("fragments/dossier.html").render(
-            case=view, pictures=svc.graphics(view.id), colours=ROLE_COLOURS, members_shown=members,
-            acc={a.account_id: a for a in view.accounts},
-        )
-    )  # fmt: skip
-    with _DOSSIER_LOCK:
-        _DOSSIER_HTML[key] = html
-        while len(_DOSSIER_HTML) > 64:
-            _DOSSIER_HTML.popitem(last=False)
-    return html
+def etag_matches(if_none_match: str, etag: str) -> bool:
+    """Whether an If-None-Match header names `etag` (weak comparison, as RFC 9110 wants for it) or is `*`."""
+    tags = {t.strip().removeprefix("W/") for t in if_none_match.split(",")}
+    return bool(etag) and (etag in tags or "*" in tags)
+
+
+DOSSIER_SLOT = "<!--cordon:dossier-->"  # escaped text cannot contain "<": only the template writes this
+CSRF_SLOT = "<!--cordon:csrf-->"
+_CACHE_SIZE = 64
+_DOSSIER_HTML: OrderedDict[tuple[int, str, datetime, int], bytes] = OrderedDict()
+_MEDIA_GRID: OrderedDict[tuple[int, str, datetime, int, bool, bool], str] = OrderedDict()
+_CACHE_LOCK = threading.Lock()
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+def _cached(cache: OrderedDict[K, V], key: K, make: Callable[[], V]) -> V:
+    with _CACHE_LOCK:
+        if key in cache:
+            cache.move_to_end(key)
+            return cache[key]
+    value = make()
+    with _CACHE_LOCK:
+        cache[key] = value
+        while len(cache) > _CACHE_SIZE:
+            cache.popitem(last=False)
+    return value
+
+
+def _dossier_bytes(svc: Service, view: CaseView, members: int) -> bytes:
+    """The sections of a case page that depend only on the imported dossier (graph image, timeline, members,
+    tags, entities, evasion), rendered and encoded once per version of the case: the same for every reader."""
+
+    def make() -> bytes:
+        return (
+            templates.env.get_template("fragments/dossier.html")
+            .render(
+                case=view, pictures=svc.graphics(view.id), colours=ROLE_COLOURS, members_shown=members,
+                acc={a.account_id: a for a in view.accounts},
+            )
+            .encode()
+        )  # fmt: skip
+
+    return _cached(_DOSSIER_HTML, (id(svc), view.id, view.imported_at, members), make)
+
+
+def _media_grid(svc: Service, view: CaseView, offset: int, principal: Principal) -> Markup:
+    """A page of the case's media (blurred previews, reveal forms): rendered once per case version, page and
+    permissions, with the reader's CSRF token put in the slot of each form."""
+    preview, reveal = principal.can(Permission.MEDIA_PREVIEW), principal.can(Permission.MEDIA_REVEAL)
+
+    def make() -> str:
+        return templates.env.get_template("fragments/media_grid.html").render(
+            case=view, media_page=view.media[offset : offset + MEDIA_PER_PAGE], can_preview=preview,
+            can_reveal=reveal, csrf=Markup(CSRF_SLOT),
+        )  # fmt: skip
+
+    grid = _cached(_MEDIA_GRID, (id(svc), view.id, view.imported_at, offset, preview, reveal), make)
+    return Markup(grid.replace(CSRF_SLOT, str(escape(principal.csrf))))
 
 
 @router.post("/cases/{case_id}/decide")

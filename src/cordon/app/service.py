@@ -41,6 +41,7 @@ from cordon.respond.evidence import SigningKey
 from cordon.respond.state.store import DEFAULT_URL, StateStore, derive_status, utc
 
 SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
+VIEWBOX_RE = re.compile(r'<svg (?:viewBox="0 0 (?P<w>\d+) (?P<h>\d+)")?')
 ENV_VAR = "CORDON_SERVICE_SETTINGS"
 PREVIEW_SIDE = 160
 GRAPH_NODES, GRAPH_TIES = 300, 1500  # what a case page draws: the first members, their strongest ties
@@ -120,11 +121,15 @@ class _Loaded:
 
 @dataclass(frozen=True, slots=True)
 class CaseGraphics:
-    """The case page's SVG pictures (no media): network graph, timeline, flooded hashtags."""
+    """The case page's SVG pictures (no media): network graph, timeline, flooded hashtags. The graph is also a
+    standalone SVG document (`graph_document`, served as its own resource with `graph_etag`, a digest of it),
+    so that a case page does not carry it and a browser revalidates it instead of loading it again."""
 
     graph: Markup
     timeline: Markup
     hashtags: Markup
+    graph_document: bytes = b""
+    graph_etag: str = ""
 
 
 @dataclass
@@ -315,11 +320,12 @@ class Service:
             return cached
         shown = {m.account_id for m in dossier.case.members[:GRAPH_NODES]}
         strongest = tuple(t for t in dossier.ties if t.a in shown and t.b in shown)[:GRAPH_TIES]
+        graph = graph_svg(replace(dossier, ties=strongest), max_nodes=GRAPH_NODES)
+        document = svg_document(graph)
         pictures = CaseGraphics(
-            graph_svg(replace(dossier, ties=strongest), max_nodes=GRAPH_NODES),
-            timeline_svg(dossier.timeline),
-            hashtag_svg(dossier.suppress_tags),
-        )
+            graph, timeline_svg(dossier.timeline), hashtag_svg(dossier.suppress_tags), document,
+            f'"{hashlib.sha256(document).hexdigest()[:32]}"' if document else "",
+        )  # fmt: skip
         self._graphics.put(key, pictures)
         return pictures
 
@@ -375,6 +381,17 @@ class Service:
     # -- overview ------------------------------------------------------------------------------------------
     def stats(self) -> dict[str, int]:
         return {str(k): v for k, v in review.status_counts(self.store).items()}
+
+
+def svg_document(svg: str) -> bytes:
+    """An inline `<svg>` element as a standalone image/svg+xml document (b"" for no picture), sized by its
+    viewBox so that an <img> has its natural size."""
+    box = VIEWBOX_RE.match(svg)
+    if box is None:
+        return b""
+    size = f'width="{box["w"]}" height="{box["h"]}" ' if box["w"] else ""
+    head = f'<?xml version="1.0" encoding="utf-8"?>\n<svg xmlns="http://www.w3.org/2000/svg" {size}'.encode()
+    return head + svg[5:].encode()  # encoded apart: a str added to a Markup would be escaped
 
 
 def blurred_preview(data: bytes) -> bytes:

@@ -46,7 +46,14 @@ def test_review_a_case_in_the_browser(live: LiveService, chromium: Browser, shot
     expect(blurred).to_have_class("blurred")
     assert "blur" in blurred.evaluate("img => getComputedStyle(img).filter")
     assert blurred.evaluate("img => img.complete && img.naturalWidth > 0")  # the server's blurred preview
-    expect(page.locator("section svg").first).to_be_visible()  # network graph
+    graph = page.locator("img.graph")  # the network graph: an image of its own, loaded with the session
+    expect(graph).to_be_visible()
+    for _ in range(100):  # (polled: wait_for_function would need 'unsafe-eval')
+        if graph.evaluate("img => img.complete && img.naturalWidth > 0"):
+            break
+        page.wait_for_timeout(50)
+    assert graph.evaluate("img => img.naturalWidth") == 640  # the SVG document, decoded as an image
+    expect(page.locator("section svg.timeline")).to_be_visible()
     page.screenshot(path=shots / "2-case-blurred.png", full_page=True)
 
     dialogs: list[str] = []
