@@ -20,8 +20,17 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup, escape
+from starlette.concurrency import run_in_threadpool
 
-from cordon.api.deps import LOGIN_CSRF_COOKIE, SESSION_COOKIE, ServiceDep, optional_caller, reader, writer
+from cordon.api.deps import (
+    LOGIN_CSRF_COOKIE,
+    SESSION_COOKIE,
+    ServiceDep,
+    authorise,
+    optional_caller,
+    reader,
+    writer,
+)
 from cordon.api.routes_auth import set_session_cookie
 from cordon.api.routes_cases import CaseId, Sha256, reveal_item
 from cordon.app import response as app_response
@@ -128,17 +137,23 @@ def queue_page(
 
 
 @router.get("/cases/{case_id}", response_class=HTMLResponse)
-def case_page(
+async def case_page(
+    request: Request,
     case_id: CaseId,
     svc: ServiceDep,
-    principal: CaseReader,
     members: Annotated[int, Query(ge=1, le=100_000)] = MEMBERS_PER_PAGE,
     media_offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> Response:
-    """A case page: the reader's parts (CSRF token, permissions, reveals, exposure, decisions) and the case's
-    state (status, events, response) are rendered for each request; the media grid and the dossier sections
-    come from caches per case version (the grid with a slot for the reader's CSRF token), and the dossier's
-    encoded bytes are spliced in as they are. The network graph is an image of its own (`case_graph`)."""
+    """A case page (for case readers: `authorise` comes first, in the same thread hop as the page's work)."""
+    return await run_in_threadpool(_case_page, request, case_id, svc, members, media_offset)
+
+
+def _case_page(request: Request, case_id: str, svc: Service, members: int, media_offset: int) -> Response:
+    """The reader's parts (CSRF token, permissions, reveals, exposure, decisions) and the case's state (status,
+    events, response) are rendered for each request; the media grid and the dossier sections come from caches
+    per case version (the grid with a slot for the reader's CSRF token), and the dossier's encoded bytes are
+    spliced in as they are. The network graph is an image of its own (`case_graph`)."""
+    principal = authorise(request, svc, Permission.CASE_READ)
     view = svc.case_view(case_id, ties_limit=0)
     mine = (
         review.reveals_of(svc.store, principal.name, case_id)
@@ -158,11 +173,15 @@ def case_page(
 
 
 @router.get("/cases/{case_id}/graph.svg", response_class=Response)
-def case_graph(request: Request, case_id: CaseId, svc: ServiceDep, principal: CaseReader) -> Response:
+async def case_graph(request: Request, case_id: CaseId, svc: ServiceDep) -> Response:
     """The case's network graph, an SVG image that its case page loads with <img>. It may stay in the reader's
     browser (`private`) but is revalidated at each use (`no-cache`), so every use passes the session and
-    permission checks; an unchanged graph is answered with 304 and no body."""
-    del principal
+    permission checks (`authorise`, in the same thread hop); an unchanged graph is answered with 304."""
+    return await run_in_threadpool(_case_graph, request, case_id, svc)
+
+
+def _case_graph(request: Request, case_id: str, svc: Service) -> Response:
+    authorise(request, svc, Permission.CASE_READ)
     pictures = svc.graphics(case_id)
     if not pictures.graph_document:
         raise HTTPException(404, f"case {case_id} has no network graph (no members)")

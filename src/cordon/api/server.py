@@ -152,11 +152,11 @@ def create_app(settings: ServiceSettings | None = None, *, service: Service | No
     app.state.service = svc
     for exc_type, status in STATUS:
         app.add_exception_handler(exc_type, _handler(status))
+    app.include_router(pages.router)  # first: the paths of pages and API routes never overlap, and routes are
+    app.include_router(pages_response.router)  # matched in order, so the busiest (case and queue pages) early
     app.include_router(routes_auth.router)
     app.include_router(routes_cases.router)
     app.include_router(routes_response.router)
-    app.include_router(pages.router)
-    app.include_router(pages_response.router)
     app.mount("/static", StaticFiles(packages=[("cordon.web", "static")]), name="static")
     app.add_middleware(SecurityHeaders)
     app.add_middleware(BodyLimit, limit=svc.settings.max_body_bytes)
