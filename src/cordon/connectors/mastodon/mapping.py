@@ -428,6 +428,27 @@ def follow(f: FollowS) -> Edge:
     return Edge(M, EdgeKind.FOLLOW, f.account_id, f.target_account_id, None, f.created_at)
 
 
+class FollowColumns:
+    """follows.jsonl lines mapped column by column: the same edges as `follow`, without an `Edge` per line
+    (a 1M-post world has ~0.9M follows)."""
+
+    def __init__(self) -> None:
+        self.src: list[str] = []
+        self.dst: list[str] = []
+        self.at: list[datetime | None] = []
+
+    def add(self, f: FollowS) -> None:
+        self.src.append(f.account_id)
+        self.dst.append(f.target_account_id)
+        self.at.append(f.created_at)
+
+    def drain(self) -> tuple[tuple[Account, ...], tuple[Post, ...], EdgeColumns]:
+        n = len(self.src)
+        edges = EdgeColumns(M, [EdgeKind.FOLLOW] * n, self.src, self.dst, [None] * n, self.at)
+        self.src, self.dst, self.at = [], [], []
+        return (), (), edges
+
+
 def moderation(m: ModerationS) -> ModerationEvent:
     action = _ACTIONS.get(m.action.lower())
     if action is None:

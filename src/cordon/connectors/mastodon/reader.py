@@ -78,11 +78,14 @@ def _admin_account_handler() -> _Handler:
 
 def _follow_handler() -> _Handler:
     decode = msgspec.json.Decoder(FollowS).decode
+    columns = mapping.FollowColumns()
+    add = columns.add
 
     def handle(rec: lines.RawRecord, out: BatchBuilder) -> None:
-        out.add(edges=(mapping.follow(decode(rec.data)),))
+        add(decode(rec.data))
+        out.count()
 
-    return _Handler(handle)
+    return _Handler(handle, columns)
 
 
 def _moderation_handler() -> _Handler:
