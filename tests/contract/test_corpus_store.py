@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import timedelta
@@ -11,12 +12,14 @@ from pathlib import Path
 
 import duckdb
 import msgspec
+import pyarrow as pa
 import pytest
 
 from cordon.connectors.mastodon.mapping import StatusColumns
 from cordon.connectors.mastodon.schema import StatusIn
 from cordon.corpus import CorpusStore, DuckDBCorpus, UpsertCounts
-from cordon.corpus.schema import CORPUS_TABLES
+from cordon.corpus.duckdb_store import batch_tables
+from cordon.corpus.schema import CORPUS_TABLES, KEYS, TABLES
 from cordon.model import Cursor, EdgeColumns, Media, MediaLink, Platform, PostColumns, RecordBatch
 from tests.factories import (
     EPOCH,
@@ -35,7 +38,24 @@ def _duckdb(tmp: Path) -> CorpusStore:
     return DuckDBCorpus(tmp / "corpus.duckdb", memory_limit="512MB", threads=1)
 
 
-STORES = [pytest.param(_duckdb, id="duckdb")]  # PostgreSQL: pytest.param(..., marks=pytest.mark.postgres)
+def _make_keyed_file(db: Path) -> None:
+    """A corpus file as cordon made them before 2026-12-07: every keyed table with a PRIMARY KEY."""
+    con = duckdb.connect(str(db))
+    for table, columns in TABLES.items():
+        key = f", PRIMARY KEY ({', '.join(KEYS[table])})" if table in KEYS else ""
+        con.execute(f"CREATE TABLE {table} ({columns}{key})")
+    con.close()
+
+
+def _duckdb_keyed(tmp: Path) -> CorpusStore:
+    _make_keyed_file(tmp / "corpus.duckdb")
+    store = _duckdb(tmp)
+    assert isinstance(store, DuckDBCorpus) and store.key_constraints == frozenset(KEYS)
+    return store
+
+
+# PostgreSQL: pytest.param(..., marks=pytest.mark.postgres)
+STORES = [pytest.param(_duckdb, id="duckdb"), pytest.param(_duckdb_keyed, id="duckdb-keyed-file")]
 
 
 @pytest.fixture(params=STORES)
@@ -316,3 +336,147 @@ def test_post_and_edge_columns_store_what_their_records_store(tmp_path: Path) ->
             assert (counts.posts.inserted, counts.attachments.inserted, counts.edges.inserted) == (3, 2, 3)
         digests.append(_content_digest(tmp_path / f"{name}.duckdb"))
     assert digests[0] == digests[1]
+
+
+def test_changed_lists_and_columns_are_updated_in_place(store: CorpusStore, tmp_path: Path) -> None:
+    """Changed records (a LIST column, a nullable column, an edge's time) are updated where they are: the
+    store then holds what a fresh store of the last forms holds, and the changed rows count as updated."""
+    account = make_account()
+    post = make_post(account_id=account.id, hashtags=("a", "b"))
+    edge = make_edge(src_account_id=account.id)
+    store.upsert(RecordBatch(source="s", accounts=(account,), posts=(post,), edges=(edge,)))
+    last = RecordBatch(
+        source="s",
+        accounts=(replace(account, bio="", display_name="renamed", followers_count=7),),
+        posts=(replace(post, hashtags=("b", "c", "d"), text="edited"), make_post(account_id=account.id)),
+        edges=(replace(edge, created_at=EPOCH + timedelta(days=1)),),
+    )
+    writer = store.bulk()
+    writer.upsert(last)
+    counts = writer.flush()
+    assert (counts.accounts.updated, counts.posts.updated, counts.posts.inserted) == (1, 1, 1)
+    assert counts.edges.updated == 1
+    assert store.stats().rows("posts") == 2
+    store.close()
+    with DuckDBCorpus(tmp_path / "fresh.duckdb", threads=1) as fresh:
+        fresh.upsert(last)
+    assert _content_digest(tmp_path / "corpus.duckdb") == _content_digest(tmp_path / "fresh.duckdb")
+
+
+def test_a_grown_export_adds_only_its_new_records(store: CorpusStore) -> None:
+    first = make_batch(6)
+    store.upsert(first)
+    grown = make_batch(4)
+    counts = store.upsert(
+        RecordBatch(
+            source="s",
+            accounts=(*first.accounts, *grown.accounts),
+            posts=(*first.posts, *grown.posts),
+            edges=(*first.edges, *grown.edges),
+        )
+    )
+    assert (counts.posts.inserted, counts.posts.unchanged, counts.posts.updated) == (4, 6, 0)
+    assert (counts.accounts.inserted, counts.edges.inserted) == (4, len(grown.edges))
+    assert counts.edges.unchanged == len(first.edges)
+    assert store.stats().rows("posts") == 10
+
+
+def test_signal_rows_are_upserted_by_their_key(store: CorpusStore) -> None:
+    assert isinstance(store, DuckDBCorpus)
+    rows = {"sha256": ["a", "a", "b"], "algo": ["pdq"] * 3, "frame": [0, 1, 0], "value": ["x", "y", "z"]}
+    assert store.upsert_signals("media_hashes", pa.table(rows)).inserted == 3
+    rows["value"] = ["x", "y2", "z"]
+    again = store.upsert_signals("media_hashes", pa.table(rows))
+    assert (again.inserted, again.updated, again.unchanged) == (0, 1, 2)
+    found = store.connection.execute("SELECT value FROM media_hashes ORDER BY sha256, frame").fetchall()
+    assert found == [("x",), ("y2",), ("z",)]
+
+
+def test_a_keyed_file_and_a_new_one_hold_the_same_after_the_same_upserts(tmp_path: Path) -> None:
+    batches = [make_batch(5, moderation=(make_moderation(),), quarantined=(make_quarantined(),))]
+    batches.append(replace(batches[0], posts=tuple(replace(p, text="edited") for p in batches[0].posts)))
+    batches.append(make_batch(3))
+    digests = []
+    for name, make in (("new", _duckdb), ("keyed", _duckdb_keyed)):
+        folder = tmp_path / name
+        folder.mkdir()
+        store = make(folder)
+        for batch in batches + batches:
+            store.upsert(batch)
+        store.close()
+        digests.append(_content_digest(folder / "corpus.duckdb"))
+    assert digests[0] == digests[1]
+
+
+def test_new_files_have_no_key_index_in_memory_after_ingest(tmp_path: Path) -> None:
+    """The keys are kept by the merge: a new file has no PRIMARY KEY on a keyed table, so DuckDB holds no
+    ART index in memory after many rows (a keyed file does: the check would fail there)."""
+    with DuckDBCorpus(tmp_path / "c.duckdb", threads=1) as store:
+        assert store.key_constraints == frozenset()
+        writer = store.bulk(rows=2_000)
+        for _ in range(5):
+            writer.upsert(make_batch(1_000))
+        writer.flush()
+        (art,) = store.connection.execute(
+            "SELECT memory_usage_bytes FROM duckdb_memory() WHERE tag = 'ART_INDEX'"
+        ).fetchone() or (0,)
+        assert art == 0
+        (keys,) = store.connection.execute(
+            "SELECT count(*) FROM duckdb_constraints() WHERE constraint_type = 'PRIMARY KEY' "
+            "AND table_name NOT IN ('cursors', 'ingest_runs')"
+        ).fetchone() or (0,)
+        assert keys == 0
+
+
+def test_drop_key_constraints_migrates_a_keyed_file(tmp_path: Path) -> None:
+    store = _duckdb_keyed(tmp_path)
+    assert isinstance(store, DuckDBCorpus)
+    batch = make_batch(5, quarantined=(make_quarantined(),), moderation=(make_moderation(),))
+    store.upsert(batch)
+    store.set_cursor(Cursor("statuses.jsonl", 99, 9), stream="a")
+    store.close()
+    before = _content_digest(tmp_path / "corpus.duckdb")
+    with DuckDBCorpus(tmp_path / "corpus.duckdb", threads=1) as store:
+        assert set(store.drop_key_constraints()) == set(KEYS)
+        assert store.key_constraints == frozenset()
+        assert store.drop_key_constraints() == ()  # nothing left to rebuild
+    assert _content_digest(tmp_path / "corpus.duckdb") == before
+    with DuckDBCorpus(tmp_path / "corpus.duckdb", threads=1) as store:
+        assert store.key_constraints == frozenset()
+        assert store.get_cursor("a") == Cursor("statuses.jsonl", 99, 9)
+        assert store.upsert(batch).changed == 0
+        edited = store.upsert(RecordBatch(source="s", posts=(replace(batch.posts[0], text="edited"),)))
+        assert (edited.posts.updated, edited.posts.inserted) == (1, 0)
+        assert store.stats().rows("posts") == 5
+
+
+def test_concurrent_writers_on_one_store_do_not_duplicate_keys(tmp_path: Path) -> None:
+    """Without key constraints, two transactions inserting the same new keys at once would both succeed: the
+    store lets one merge run at a time (the bulk writer's thread and the caller share it)."""
+    batch = make_batch(200)
+    with DuckDBCorpus(tmp_path / "c.duckdb", threads=2) as store:
+        tables = batch_tables(batch)
+        start = threading.Barrier(4)
+        errors: list[BaseException] = []
+
+        def write() -> None:
+            con = store.connection.cursor()
+            try:
+                start.wait()
+                store.write_tables(tables, {}, what="a race", con=con)
+            except BaseException as exc:
+                errors.append(exc)
+            finally:
+                con.close()
+
+        threads = [threading.Thread(target=write) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert errors == []
+        assert store.stats().rows("posts") == 200
+        (dupes,) = store.connection.execute(
+            "SELECT count(*) FROM (SELECT platform, id FROM posts GROUP BY ALL HAVING count(*) > 1)"
+        ).fetchone() or (0,)
+        assert dupes == 0

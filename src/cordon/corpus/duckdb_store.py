@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -169,6 +170,10 @@ class DuckDBCorpus:
                 "process holds it open for writing."
             ) from exc
         self._columns = {t: self._table_columns(t) for t in TABLES}
+        self._keyed = self._tables_with_key_constraint()
+        # One merge at a time into this store: without key constraints, two transactions inserting the same
+        # new key at once would both succeed (the writer thread and the caller share the store).
+        self._writing = threading.Lock()
 
     # -- life cycle --------------------------------------------------------------------------------------
     def __enter__(self) -> DuckDBCorpus:
@@ -190,6 +195,50 @@ class DuckDBCorpus:
     def _table_columns(self, table: str) -> tuple[str, ...]:
         rows = self._con.execute(f"SELECT name FROM pragma_table_info('{table}') ORDER BY cid").fetchall()
         return tuple(str(r[0]) for r in rows)
+
+    def _tables_with_key_constraint(self) -> frozenset[str]:
+        rows = self._con.execute(
+            "SELECT DISTINCT table_name FROM duckdb_constraints() "
+            "WHERE database_name = current_database() AND schema_name = 'main' "
+            "AND constraint_type IN ('PRIMARY KEY', 'UNIQUE')"
+        ).fetchall()
+        return frozenset(str(r[0]) for r in rows) & KEYS.keys()
+
+    @property
+    def key_constraints(self) -> frozenset[str]:
+        """Keyed tables that still carry a PRIMARY KEY (a file made before 2026-12-07): their ART index is
+        kept in memory while ingest writes to them; `drop_key_constraints` rebuilds them without."""
+        return self._keyed
+
+    def drop_key_constraints(self) -> tuple[str, ...]:
+        """Rebuild every keyed table that carries a PRIMARY KEY (a file made before 2026-12-07) without it, each
+        in one transaction (the same rows; the store's merge keeps the keys unique). Returns the tables rebuilt.
+
+        Needs about the table's size of free disk while it runs; a table cut off midway is left as it was.
+        """
+        rebuilt: list[str] = []
+        for table in sorted(self._keyed):
+            columns = ", ".join(_q(c) for c in self._columns[table])
+            self._con.execute("BEGIN TRANSACTION")
+            try:
+                self._con.execute(f"DROP TABLE IF EXISTS {table}__rebuilt")
+                self._con.execute(f"CREATE TABLE {table}__rebuilt ({TABLES[table]})")
+                self._con.execute(f"INSERT INTO {table}__rebuilt ({columns}) SELECT {columns} FROM {table}")
+                self._con.execute(f"DROP TABLE {table}")
+                self._con.execute(f"ALTER TABLE {table}__rebuilt RENAME TO {table}")
+                self._con.execute("COMMIT")
+            except BaseException as exc:
+                self._con.execute("ROLLBACK")
+                if isinstance(exc, duckdb.Error):
+                    raise StoreError(
+                        f"rebuilding table {table} of {self.path or ':memory:'} without its PRIMARY KEY failed: "
+                        f"{exc}. The table is as it was; free disk space or memory and run it again."
+                    ) from exc
+                raise
+            rebuilt.append(table)
+        self._con.execute("CHECKPOINT")
+        self._keyed = self._tables_with_key_constraint()
+        return tuple(rebuilt)
 
     # -- upserts -----------------------------------------------------------------------------------------
     def upsert(self, batch: RecordBatch, *, stream: str | None = None) -> UpsertCounts:
@@ -215,28 +264,30 @@ class DuckDBCorpus:
         con = con or self._con
         now = datetime.now(UTC)
         counts: dict[str, TableCounts] = {}
-        con.execute("BEGIN TRANSACTION")
-        try:
-            for table, arrow in tables.items():
-                counts[table] = self._merge(table, arrow, con)
-            for stream, cursor in cursors.items():
-                self._write_cursor(cursor, stream, now, con)
-            con.execute("COMMIT")
-        except BaseException as exc:
-            con.execute("ROLLBACK")
-            if isinstance(exc, duckdb.Error):
-                raise StoreError(f"storing {what} failed: {exc}") from exc
-            raise
+        with self._writing:
+            con.execute("BEGIN TRANSACTION")
+            try:
+                for table, arrow in tables.items():
+                    counts[table] = self._merge(table, arrow, con)
+                for stream, cursor in cursors.items():
+                    self._write_cursor(cursor, stream, now, con)
+                con.execute("COMMIT")
+            except BaseException as exc:
+                con.execute("ROLLBACK")
+                if isinstance(exc, duckdb.Error):
+                    raise StoreError(f"storing {what} failed: {exc}") from exc
+                raise
         quarantine = counts.pop("quarantine", TableCounts())
         return UpsertCounts(**counts, quarantined=quarantine.inserted)
 
     def _merge(
         self, table: str, arrow: pa.Table, con: duckdb.DuckDBPyConnection | None = None
     ) -> TableCounts:
-        """Insert new rows, update changed ones, count the unchanged; keyed by the table's primary key.
+        """Insert new rows, update changed ones, count the unchanged; keyed by the table's natural key (`KEYS`).
 
         New rows go straight from the Arrow table into `table` (an anti-join on the key); only when some keys
-        were there already are those rows compared, and the changed ones staged and updated.
+        were there already are those rows compared, and the changed ones staged and updated (by the key, or
+        by ON CONFLICT in a file made with PRIMARY KEYs). The caller holds `_writing` (or owns the store).
         """
         if arrow.num_rows == 0:
             return TableCounts()
@@ -260,12 +311,16 @@ class DuckDBCorpus:
                     f"JOIN {table} t ON {on} WHERE NOT ({same})"
                 ).fetchall()
                 (changed,) = con.execute("SELECT count(*) FROM staged_rows").fetchall()[0]
-                if changed:
+                if changed and table in self._keyed:
                     updates = ", ".join(f"{_q(c)} = excluded.{_q(c)}" for c in compared)
                     con.execute(
                         f"INSERT INTO {table} ({col_list}) SELECT {col_list} FROM staged_rows "
                         f"ON CONFLICT ({', '.join(_q(k) for k in keys)}) DO UPDATE SET {updates}"
                     ).fetchall()
+                elif changed:
+                    updates = ", ".join(f"{_q(c)} = s.{_q(c)}" for c in compared)
+                    by_key = " AND ".join(f"{table}.{_q(k)} = s.{_q(k)}" for k in keys)
+                    con.execute(f"UPDATE {table} SET {updates} FROM staged_rows s WHERE {by_key}").fetchall()
                 con.execute("DROP TABLE staged_rows").fetchall()
         finally:
             con.unregister("incoming_rows")
@@ -277,7 +332,8 @@ class DuckDBCorpus:
         if table not in SIGNAL_TABLES:
             raise StoreError(f"{table!r} is not a signal table; choose one of {', '.join(SIGNAL_TABLES)}")
         try:
-            return self._merge(table, rows)
+            with self._writing:
+                return self._merge(table, rows)
         except duckdb.Error as exc:
             raise StoreError(f"storing {rows.num_rows} rows into {table} failed: {exc}") from exc
 
