@@ -15,7 +15,7 @@ N keep-alive HTTP/1.1 connections on asyncio streams, each starting the next vie
 is read (closed loop), logged in as a reviewer. Every scenario is run for --duration seconds after a warm-up.
 
 Usage: .venv/bin/python benchmarks/bench_serve.py [--posts 1000000] [--duration 10] [--connections 16]
-       [--workers 1 2] [--analysis DIR]
+       [--workers 1 2] [--analysis DIR] [--only "case pages"]
 """
 
 from __future__ import annotations
@@ -280,6 +280,7 @@ def main() -> int:
     ap.add_argument("--repeat", type=int, default=1, help="runs per scenario (the median is shown)")
     ap.add_argument("--analysis", help="an existing analysis directory (cases.json + corpus.duckdb)")
     ap.add_argument("--out", type=Path, default=Path("bench-out/serve"))
+    ap.add_argument("--only", default="", help="run only the scenarios whose name contains this text")
     args = ap.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     analysis = analysis_dir(args)
@@ -307,6 +308,8 @@ def main() -> int:
                 "mixed: queue + case pages": [("/queue",), *case_views],
             }
             for name, views in scenarios.items():
+                if args.only not in name:
+                    continue
                 console.print(
                     f"{name}, {workers} worker(s), {args.connections} connections, {args.duration:.0f} s"
                 )
