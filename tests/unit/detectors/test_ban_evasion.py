@@ -117,7 +117,9 @@ def test_the_old_handle_with_a_short_suffix_outweighs_a_look_alike_of_the_same_w
     old = make_account(handle="mossyhill42", bio="", created_at=EPOCH - timedelta(days=30))
     ban = make_moderation(account_id=old.id, created_at=EPOCH)
     heir = make_account(handle="mossyhill42_2", bio="", created_at=EPOCH + timedelta(days=6))
-    mates = [make_account(handle=f"pebble{i}", bio="", created_at=EPOCH - timedelta(days=30)) for i in range(6)]
+    mates = [
+        make_account(handle=f"pebble{i}", bio="", created_at=EPOCH - timedelta(days=30)) for i in range(6)
+    ]
     lookalike = make_account(handle="gravel99", bio="", created_at=EPOCH + timedelta(hours=2))
     links = [_avatar(a.id, "c" * 64) for a in (old, *mates, lookalike)]
     with corpus([old, heir, *mates, lookalike], moderation=[ban], media_links=links) as con:

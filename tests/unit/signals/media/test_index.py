@@ -147,7 +147,9 @@ def test_buckets_larger_than_the_candidate_buffer(engine: str) -> None:
     queries = np.vstack([centres, _flip(rng, centres, np.full(3, 20))])
     got = HammingIndex.build(entries).range_search(queries, 31)
     assert _triples(got) == _triples(BruteForceIndex(entries).range_search(queries, 31))
-    assert len(got.query) == 2 * len(entries)  # each entry within 3 bits of its centre, 23 of its flipped query
+    assert len(got.query) == 2 * len(
+        entries
+    )  # each entry within 3 bits of its centre, 23 of its flipped query
 
 
 def test_the_compiled_search_prefetches() -> None:
