@@ -153,6 +153,13 @@ def _case_page(request: Request, case_id: str, svc: Service, members: int, media
     events, response) are rendered for each request; the media grid and the dossier sections come from caches
     per case version (the grid with a slot for the reader's CSRF token), and the dossier's encoded bytes are
     spliced in as they are. The network graph is an image of its own (`case_graph`)."""
+    with svc.store.reading():  # the page's reads on one connection
+        return _case_page_read(request, case_id, svc, members, media_offset)
+
+
+def _case_page_read(
+    request: Request, case_id: str, svc: Service, members: int, media_offset: int
+) -> Response:
     principal = authorise(request, svc, Permission.CASE_READ)
     view = svc.case_view(case_id, ties_limit=0)
     mine = (
@@ -181,8 +188,9 @@ async def case_graph(request: Request, case_id: CaseId, svc: ServiceDep) -> Resp
 
 
 def _case_graph(request: Request, case_id: str, svc: Service) -> Response:
-    authorise(request, svc, Permission.CASE_READ)
-    pictures = svc.graphics(case_id)
+    with svc.store.reading():  # the session's and the case version's look on one connection
+        authorise(request, svc, Permission.CASE_READ)
+        pictures = svc.graphics(case_id)
     if not pictures.graph_document:
         raise HTTPException(404, f"case {case_id} has no network graph (no members)")
     headers = {"ETag": pictures.graph_etag, "Cache-Control": "private, no-cache"}
