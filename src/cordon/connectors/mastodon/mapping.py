@@ -185,8 +185,13 @@ class StatusColumns:
     field goes to its column while the decoded status is fresh in the cache: no object per post is made.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, remember: int = 200_000) -> None:
         self._columns = _Columns()
+        # the author form each account was last drained with: an author drained again unchanged (the same
+        # cached Account) is left out, since storing it again would change nothing. Forgotten past
+        # `remember` accounts (then drained again: harmless).
+        self._drained: dict[str, Account] = {}
+        self._remember = remember
 
     def __len__(self) -> int:
         return len(self._columns.id)
@@ -218,9 +223,16 @@ class StatusColumns:
             self._columns.add(*item)
 
     def drain(self) -> tuple[tuple[Account, ...], PostColumns, EdgeColumns]:
-        """Everything added since the last drain; starts afresh."""
+        """Everything added since the last drain (authors only when their form changed since they were last
+        drained); starts afresh."""
         c, self._columns = self._columns, _Columns()
-        return tuple(c.authors.values()), c.posts(), c.edges()
+        drained = self._drained
+        if len(drained) >= self._remember:
+            drained.clear()
+        authors = tuple(a for a in c.authors.values() if drained.get(a.id) is not a)
+        for a in authors:
+            drained[a.id] = a
+        return authors, c.posts(), c.edges()
 
 
 _AddPost = Callable[[StatusIn, Account, str | None, str | None, str | None, str | None], None]

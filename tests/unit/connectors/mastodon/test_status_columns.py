@@ -230,3 +230,24 @@ def test_a_bad_embedded_account_names_its_path_and_adds_nothing(where: list[str]
     assert len(columns) == 0
     accounts, posts, edges = columns.drain()
     assert (accounts, len(posts), len(edges)) == ((), 0, 0)
+
+
+def test_an_author_is_drained_again_only_when_its_form_changed() -> None:
+    """Statuses embed their author in every batch: an author drained before in the same form is left out of
+    later drains (storing it again would change nothing), a changed form is drained, and so is the first
+    form again after it (the last form seen must win in the store)."""
+    columns = StatusColumns()
+    forms = [{}, {}, {"display_name": "renamed"}, {"display_name": "renamed"}, {}]
+    drained = []
+    for i, form in enumerate(forms):
+        columns.add(_status(id=f"s{i}", created_at="2024-05-01T00:00:00Z", account=_account(1, **form)))
+        columns.add(_status(id=f"t{i}", created_at="2024-05-01T00:00:00Z", account=_account(2)))
+        accounts, posts, _ = columns.drain()
+        assert [p.id for p in posts] == [f"s{i}", f"t{i}"]  # posts are drained every time
+        drained.append([(a.id, a.display_name) for a in accounts])
+    assert drained == [[("a1", ""), ("a2", "")], [], [("a1", "renamed")], [], [("a1", "")]]
+    # a reader that forgets (remember=0) drains every batch's authors, as before
+    forgetful = StatusColumns(remember=0)
+    for i in range(2):
+        forgetful.add(_status(id=f"u{i}", created_at="2024-05-01T00:00:00Z", account=_account(1)))
+        assert [a.id for a in forgetful.drain()[0]] == ["a1"]
