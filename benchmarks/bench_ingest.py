@@ -5,7 +5,9 @@
 
 Exports are generated once and cached under bench-out/ (with `cordon simulate` when it is available, else with
 the Mastodon connector's export writer). Every run ingests into a fresh DuckDB file in a child process pinned
-to one CPU, so that its peak RSS (ru_maxrss) is its own.
+to one CPU, so that its peak RSS (ru_maxrss) is its own. Statuses/s are given by wall clock and by the
+child's CPU time (on a shared machine the wall clock also counts other processes' turns on the CPU); DuckDB's
+memory by tag is read from duckdb_memory() when ingest ends, before the closing checkpoint.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ export, db, media, profile = Path(sys.argv[1]), Path(sys.argv[2]), MediaMode(sys
 store = DuckDBCorpus(db, threads=1, memory_limit=os.environ.get("BENCH_DUCKDB_MEMORY", "1GB"))
 def run():
     return ingest(export, store, media=media, batch_size=10_000)
+cpu = time.process_time()
 if profile:
     import cProfile, pstats
     prof = cProfile.Profile()
@@ -46,12 +49,16 @@ if profile:
     pstats.Stats(prof, stream=sys.stderr).sort_stats("tottime").print_stats(30)
 else:
     report = run()
+cpu = time.process_time() - cpu
+duck = dict(store.connection.execute(
+    "SELECT tag, memory_usage_bytes / 2**20 FROM duckdb_memory() WHERE memory_usage_bytes > 0").fetchall())
 closing = time.perf_counter()
 store.close()  # DuckDB's last checkpoint: not in the statuses/s figure, reported beside it
 close_s = time.perf_counter() - closing
 peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print(json.dumps({"posts": report.posts_read, "elapsed": report.elapsed_s, "peak_mb": peak_mb,
-                  "quarantined": report.quarantined, "close_s": close_s}))
+                  "quarantined": report.quarantined, "close_s": close_s, "cpu_s": cpu,
+                  "art_mb": duck.get("ART_INDEX", 0.0), "duckdb_mb": sum(duck.values())}))
 """
 
 
@@ -165,11 +172,11 @@ def export_for(statuses: int, generator: str) -> Path:
     return target
 
 
-def run_once(export: Path, media: str, profile: bool) -> dict[str, float]:
+def run_once(export: Path, media: str, profile: bool, duckdb_memory: str) -> dict[str, float]:
     db = OUT / "bench.duckdb"
     db.unlink(missing_ok=True)
     shutil.rmtree(OUT / "blobs", ignore_errors=True)
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "BENCH_DUCKDB_MEMORY": duckdb_memory}
     done = subprocess.run(
         [sys.executable, "-c", CHILD, str(export), str(db), media, "1" if profile else ""],
         capture_output=True,
@@ -189,30 +196,47 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--sizes", default="100000,1000000", help="statuses per export, comma-separated")
+    parser.add_argument(
+        "--sizes", default="100000,1000000,2000000", help="statuses per export, comma-separated"
+    )
     parser.add_argument("--runs", type=int, default=3, help="runs per size (the median is reported)")
     parser.add_argument("--media", default="skip", choices=["skip", "reference", "keep"])
     parser.add_argument("--generator", default="auto", choices=["auto", "simulate", "writer"])
     parser.add_argument("--profile", action="store_true", help="cProfile one run per size (slower)")
+    parser.add_argument(
+        "--duckdb-memory",
+        default=os.environ.get("BENCH_DUCKDB_MEMORY", "1GB"),
+        help="DuckDB's memory_limit in the child (docs/corpus.md gives figures for 1GB and 256MB)",
+    )
     args = parser.parse_args()
     OUT.mkdir(exist_ok=True)
     generator = args.generator
     if generator == "auto":
         generator = "simulate" if _simulate_available() else "writer"
-    print(f"cordon ingest benchmark: generator={generator}, media={args.media}, one CPU, DuckDB threads=1")
     print(
-        f"{'statuses':>10} {'runs':>5} {'median s':>9} {'statuses/s':>11} {'peak RSS MB':>12} {'close s':>8}"
+        f"cordon ingest benchmark: generator={generator}, media={args.media}, one CPU, DuckDB threads=1, "
+        f"memory_limit={args.duckdb_memory}"
+    )
+    print(
+        f"{'statuses':>10} {'runs':>5} {'median s':>9} {'statuses/s':>11} {'/CPU s':>8} {'peak RSS MB':>12} "
+        f"{'ART MB':>7} {'DuckDB MB':>10} {'close s':>8}"
     )
     for size in (int(s) for s in args.sizes.split(",")):
         export = export_for(size, generator)
-        results = [run_once(export, args.media, args.profile and i == 0) for i in range(args.runs)]
+        results = [
+            run_once(export, args.media, args.profile and i == 0, args.duckdb_memory)
+            for i in range(args.runs)
+        ]
         elapsed = statistics.median(r["elapsed"] for r in results)
         posts = results[0]["posts"]
         peak = max(r["peak_mb"] for r in results)
         close = statistics.median(r["close_s"] for r in results)
+        cpu = statistics.median(r["cpu_s"] for r in results)
+        art = max(r["art_mb"] for r in results)
+        duck = max(r["duckdb_mb"] for r in results)
         print(
-            f"{posts:>10,.0f} {len(results):>5} {elapsed:>9.2f} {posts / elapsed:>11,.0f} {peak:>12,.0f} "
-            f"{close:>8.2f}"
+            f"{posts:>10,.0f} {len(results):>5} {elapsed:>9.2f} {posts / elapsed:>11,.0f} {posts / cpu:>8,.0f} "
+            f"{peak:>12,.0f} {art:>7,.1f} {duck:>10,.1f} {close:>8.2f}"
         )
     print("goal: >= 50,000 statuses/s on one core; peak RSS should not grow with the input size")
 
