@@ -18,7 +18,7 @@ import pytest
 from cordon.connectors.mastodon.mapping import StatusColumns
 from cordon.connectors.mastodon.schema import StatusIn
 from cordon.corpus import CorpusStore, DuckDBCorpus, UpsertCounts
-from cordon.corpus.duckdb_store import batch_tables
+from cordon.corpus.duckdb_store import _within_key_ranges, batch_tables
 from cordon.corpus.schema import CORPUS_TABLES, KEYS, TABLES
 from cordon.model import Cursor, EdgeColumns, Media, MediaLink, Platform, PostColumns, RecordBatch
 from tests.factories import (
@@ -480,3 +480,21 @@ def test_concurrent_writers_on_one_store_do_not_duplicate_keys(tmp_path: Path) -
             "SELECT count(*) FROM (SELECT platform, id FROM posts GROUP BY ALL HAVING count(*) > 1)"
         ).fetchone() or (0,)
         assert dupes == 0
+
+
+def test_merge_bounds_stored_rows_by_the_incoming_key_ranges(tmp_path: Path) -> None:
+    """The merge compares incoming rows only with stored rows inside the incoming keys' ranges; a key
+    outside every range is still found when it is stored (a row of an earlier range comes again)."""
+
+    rows = pa.table({"platform": ["mastodon", "mastodon"], "id": ["200", "300"]})
+    sql, bounds = _within_key_ranges("posts", ("platform", "id"), rows)
+    assert bounds == {"lo0": "mastodon", "hi0": "mastodon", "lo1": "200", "hi1": "300"}
+    assert "BETWEEN $lo1 AND $hi1" in sql
+    with DuckDBCorpus(tmp_path / "c.duckdb") as store:
+        early = [make_post(id=str(100 + i)) for i in range(5)]
+        late = [make_post(id=str(900 + i)) for i in range(5)]
+        assert store.upsert(RecordBatch(source="s", posts=tuple(early + late))).posts.inserted == 10
+        again = store.upsert(RecordBatch(source="s", posts=(early[2], replace(late[1], text="edited"))))
+        assert (again.posts.inserted, again.posts.updated, again.posts.unchanged) == (0, 1, 1)
+        (n,) = store.connection.execute("SELECT count(*) FROM posts").fetchone() or (0,)
+        assert n == 10
