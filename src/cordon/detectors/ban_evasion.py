@@ -90,6 +90,7 @@ pairs_avatar AS (
     JOIN avatar an ON an.account_id = n.new_id JOIN avatar ao ON ao.sha256 = an.sha256
     JOIN avatar_n c ON c.sha256 = an.sha256 JOIN avatar_old co ON co.sha256 = an.sha256
     JOIN old o ON o.old_id = ao.account_id
+    WHERE c.n <= $common_avatar  -- a default or stock avatar is no evidence: no pair is blocked on it
     GROUP BY ALL
 ),
 pairs_entity AS (
@@ -214,6 +215,7 @@ def find_pairs(
         "actions": list(config.actions),
         "max_gap_days": config.max_gap_days,
         "min_nb": config.min_shared_neighbours,
+        "common_avatar": config.common_avatar_accounts,
     }
     if has_entities:
         params["max_ent"] = config.max_entity_accounts
