@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cordon.connectors.mastodon.mapping import StatusColumns, _links, _links_many
+from cordon.connectors.mastodon.mapping import StatusColumns, _AccountCache, _links, _links_many
 from cordon.connectors.mastodon.schema import StatusIn
 from cordon.model import Edge, EdgeKind, MediaKind, MediaRef, Platform, Post
 
@@ -251,3 +251,22 @@ def test_an_author_is_drained_again_only_when_its_form_changed() -> None:
     for i in range(2):
         forgetful.add(_status(id=f"u{i}", created_at="2024-05-01T00:00:00Z", account=_account(1)))
         assert [a.id for a in forgetful.drain()[0]] == ["a1"]
+
+
+def test_the_author_cache_keeps_accounts_that_come_again_among_many_others() -> None:
+    """With room for two forms per generation, an author that comes back between every other account stays
+    cached (the same mapped Account, not mapped anew) while six others pass through; a changed form is mapped
+    anew, and an error names the embedded account's path."""
+    cache = _AccountCache(limit=2)
+
+    def raw(n: int, **more: Any) -> msgspec.Raw:
+        return msgspec.Raw(json.dumps(_account(n, **more)).encode())
+
+    hot = cache(raw(1), "$.account")
+    for n in range(2, 8):
+        assert cache(raw(n), "$.account").id == f"a{n}"
+        assert cache(raw(1), "$.account") is hot
+    renamed = cache(raw(1, display_name="renamed"), "$.account")
+    assert renamed is not hot and renamed.display_name == "renamed"
+    with pytest.raises(msgspec.ValidationError, match=r"\$\.reblog\.account"):
+        cache(msgspec.Raw(b'{"id": 5}'), "$.reblog.account")
