@@ -179,21 +179,22 @@ class _Shared:
     gap_days: float
 
 
-def _avatar_score(avatar_accounts: int | None, avatar_actioned: int, config: EvasionConfig) -> float:
+def _avatar_score(avatar_accounts: int | None, avatar_actioned: int) -> float:
     """The same avatar: strong when few accounts carry it; a wave's shared avatar says which account
-    returned when only one actioned account carries it; a default or stock avatar says nothing."""
-    if avatar_accounts is None or avatar_accounts > config.common_avatar_accounts:
+    returned when only one actioned account carries it. (A default or stock avatar, carried by more than
+    `common_avatar_accounts`, says nothing: the query shares no such avatar, so it comes as None.)"""
+    if avatar_accounts is None:
         return 0.0
     if avatar_accounts <= 3 or avatar_actioned <= 1:
         return 0.45
     return 0.2 + 0.25 / avatar_actioned
 
 
-def _score(shared: _Shared, config: EvasionConfig) -> float:
+def _score(shared: _Shared) -> float:
     """Evidence adds up. Strong: the same avatar when few accounts carry it, a shared rare wallet or invite,
     the old handle with a suffix (a short one, such as "_2" or "x", most of all). Weaker: a similar handle
     or bio, acting with the same accounts as before (by overlap), and coming back soon."""
-    avatar = _avatar_score(shared.avatar_accounts, shared.avatar_actioned, config)
+    avatar = _avatar_score(shared.avatar_accounts, shared.avatar_actioned)
     if shared.handle_extends:
         handle = 0.6 if shared.suffix_len <= 3 else 0.4
     else:
@@ -248,7 +249,7 @@ def find_pairs(
         pair = EvasionPair(
             new_account_id=new_id,
             old_account_id=old_id,
-            score=_score(evidence, config),
+            score=_score(evidence),
             gap_days=round(float(gap), 2),
             shared_avatar=avatar_n is not None,
             shared_entities=tuple(shared),

@@ -7,6 +7,7 @@ from bisect import bisect_right
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from itertools import accumulate
+from typing import Generic, TypeVar
 
 import msgspec
 
@@ -41,6 +42,8 @@ from cordon.model import (
 )
 
 M = Platform.MASTODON
+K = TypeVar("K")
+V = TypeVar("V")
 _KINDS = {
     "image": MediaKind.IMAGE,
     "video": MediaKind.VIDEO,
@@ -125,46 +128,57 @@ def admin_account(a: AdminAccountS) -> Account:
     return account(a.account)
 
 
+class _Generations(Generic[K, V]):
+    """A bounded cache in two generations of `limit` entries: when the current one is full it becomes the old
+    one, and a hit in the old one is carried over, so entries in steady use stay however many others pass.
+    `current` keeps its identity (a caller may hold it for a fast first look)."""
+
+    def __init__(self, limit: int) -> None:
+        self.current: dict[K, V] = {}
+        self._old: dict[K, V] = {}
+        self._limit = limit
+
+    def get(self, key: K) -> V | None:
+        hit = self.current.get(key)
+        return self._old.get(key) if hit is None else hit
+
+    def put(self, key: K, value: V) -> None:
+        if len(self.current) >= self._limit:
+            self._old = dict(self.current)
+            self.current.clear()
+        self.current[key] = value
+
+
 class _AccountCache:
     """Statuses embed their author: the same account comes again and again. Decode and map each distinct
     embedded form once: by its raw JSON, then (a form seen under another spelling) by its decoded value
-    (msgspec compares Structs field by field, in C).
-
-    Two generations of `limit` entries each: when the current one is full it becomes the old one, and a hit
-    in the old one is carried over, so the accounts that post often stay cached however many others there
-    are (a world of 840k accounts emptied a single 50k dict again and again, and every author was mapped
-    anew: HTML of bio and fields to text)."""
+    (msgspec compares Structs field by field, in C). Both caches keep two generations (`_Generations`): a
+    single dict emptied when full made a world of 840k accounts map every author anew (HTML of bio and
+    fields to text)."""
 
     def __init__(self, limit: int = 50_000) -> None:
-        self.by_raw: dict[bytes, Account] = {}  # raw JSON -> Account (read by the status columns, too)
-        self._old_raw: dict[bytes, Account] = {}
-        self._seen: dict[str, tuple[AccountS, Account]] = {}
-        self._old_seen: dict[str, tuple[AccountS, Account]] = {}
-        self._limit = limit
+        self._raw: _Generations[bytes, Account] = _Generations(limit)
+        self.by_raw = self._raw.current  # raw JSON -> Account (read by the status columns, too)
+        self._seen: _Generations[str, tuple[AccountS, Account]] = _Generations(limit)
 
     def __call__(self, raw: msgspec.Raw, path: str) -> Account:
         """The Account of an embedded account's raw JSON; `path` names it in a decode error."""
         key = bytes(raw)
-        hit = self.by_raw.get(key) or self._old_raw.get(key)
+        hit = self._raw.get(key)
         if hit is None:
             try:
                 a = _ACCOUNT.decode(key)
             except msgspec.ValidationError as exc:
                 raise msgspec.ValidationError(_under(str(exc), path)) from exc
             hit = self.mapped(a)
-        if len(self.by_raw) >= self._limit:
-            self._old_raw = dict(self.by_raw)  # a copy: the status columns hold `by_raw` itself
-            self.by_raw.clear()
-        self.by_raw[key] = hit
+        self._raw.put(key, hit)
         return hit
 
     def mapped(self, a: AccountS) -> Account:
-        seen = self._seen.get(a.id) or self._old_seen.get(a.id)
+        seen = self._seen.get(a.id)
         if seen is None or seen[0] != a:
             seen = (a, account(a))
-        if len(self._seen) >= self._limit:
-            self._old_seen, self._seen = self._seen, {}
-        self._seen[a.id] = seen
+        self._seen.put(a.id, seen)
         return seen[1]
 
 
@@ -442,13 +456,9 @@ def status(s: StatusS | StatusIn) -> tuple[list[Account], list[Post], list[Edge]
 _STATUS_IN = msgspec.json.Decoder(StatusIn)
 
 
-def follow(f: FollowS) -> Edge:
-    return Edge(M, EdgeKind.FOLLOW, f.account_id, f.target_account_id, None, f.created_at)
-
-
 class FollowColumns:
-    """follows.jsonl lines mapped column by column: the same edges as `follow`, without an `Edge` per line
-    (a 1M-post world has ~0.9M follows)."""
+    """follows.jsonl lines mapped column by column into follow edges (account -> target, no post), without an
+    `Edge` per line (a 1M-post world has ~0.9M follows)."""
 
     def __init__(self) -> None:
         self.src: list[str] = []
