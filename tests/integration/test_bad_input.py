@@ -16,6 +16,8 @@ from pytest_httpserver import HTTPServer
 from typer.testing import CliRunner
 from werkzeug import Request, Response
 
+from cordon.app import ingest as ingest_module
+from cordon.app import range_ingest
 from cordon.app.ingest import IngestProgress, MediaMode, ingest
 from cordon.cli.corpus_cmds import EXIT_FAILURE, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE
 from cordon.cli.main import app
@@ -310,3 +312,77 @@ def test_resume_after_interrupt_equals_one_pass(tmp_path: Path, make_source: Cal
         assert resumed.resumed_from is not None
         assert resumed.batches == total - stop
         assert checksums(db) == expected, f"interrupted after {stop} of {total} batches"
+
+
+def _ranged_export(root: Path) -> Path:
+    """An export whose statuses span many ranges: bad lines, blank lines, authors whose form changes along
+    the file (the last form must win), media (one file missing), and a truncated last line."""
+    export = root / "export"
+    (export / "media").mkdir(parents=True)
+    for n in range(3):
+        (export / "media" / f"{n}.png").write_bytes(_png_like(n, 200 + n))
+    bad = ['{"id": "x", "created_at": ', "[1, 2]", "", '{"id": 5, "account": {}}']
+    statuses: list[dict[str, Any] | str] = []
+    for n in range(90):
+        if n % 11 == 5:
+            statuses.append(bad[n % len(bad)])
+            continue
+        author = {**account(n % 3), "note": f"<p>bio {n % 3} version {n // 25}</p>"}
+        media = [(f"m{n}", f"https://files.example/m/{n // 6 % 4}.png")] if n % 6 == 0 else []
+        statuses.append(status(n, account=author, media=media))
+    write_lines(export / "statuses.jsonl", statuses)
+    with (export / "statuses.jsonl").open("a") as f:
+        f.write(json.dumps(status(99))[:50])
+    write_lines(export / "accounts.jsonl", [account(0), account(1)])
+    return export
+
+
+@pytest.mark.parametrize("chunk", [1, 700, 4000])
+def test_reading_in_ranges_stores_what_one_pass_stores(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk: int
+) -> None:
+    """With two workers a large statuses file is read in byte ranges by worker processes; what is stored,
+    quarantined lines included, and the cursors are those of one serial pass."""
+    export = _ranged_export(tmp_path)
+    serial, ranged = tmp_path / "serial.duckdb", tmp_path / "ranged.duckdb"
+    one = ingest(export, serial, media=MediaMode.REFERENCE, batch_size=4, workers=1)
+    calls: list[Path] = []
+    original = ingest_module.read_ranges
+
+    def spy(connector: Any, source: Path, file: Path, *args: Any, **kwargs: Any) -> Any:
+        calls.append(file)
+        return original(connector, source, file, *args, **kwargs)
+
+    monkeypatch.setattr(range_ingest, "CHUNK_BYTES", chunk)
+    monkeypatch.setattr(ingest_module, "read_ranges", spy)
+    two = ingest(export, ranged, media=MediaMode.REFERENCE, batch_size=4, workers=2)
+    assert export / "statuses.jsonl" in calls  # the ranged path was taken
+    assert (two.posts_read, two.quarantined) == (one.posts_read, one.quarantined)
+    assert one.quarantined == 10  # 6 bad lines, the truncated end, 3 attachments of the missing file
+    assert checksums(ranged) == checksums(serial)
+    assert quarantined(ranged) == quarantined(serial)
+    cursor_sql = 'SELECT source, "offset", line FROM cursors ORDER BY source'
+    assert rows(ranged, cursor_sql) == rows(serial, cursor_sql)
+    bios = rows(ranged, "SELECT id, bio FROM accounts ORDER BY id")
+    assert [(account_id, "version 3" in bio) for account_id, bio in bios] == [
+        ("50", True),
+        ("51", True),
+        ("52", True),
+    ]  # each author's last form in the file, though earlier ranges sent older ones
+
+
+def test_reading_in_ranges_resumes_after_an_interrupt(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    export = _ranged_export(tmp_path)
+    one_pass = tmp_path / "one.duckdb"
+    ingest(export, one_pass, media=MediaMode.SKIP, batch_size=4, workers=1)
+    monkeypatch.setattr(range_ingest, "CHUNK_BYTES", 900)
+    db = tmp_path / "resumed.duckdb"
+    with pytest.raises(RunInterruptedError):
+        ingest(export, db, media=MediaMode.SKIP, batch_size=4, workers=2, on_batch=_stop_after(6))
+    size = (export / "statuses.jsonl").stat().st_size
+    ((stopped_at,),) = rows(db, "SELECT \"offset\" FROM cursors WHERE source LIKE '%statuses.jsonl'")
+    assert 0 < stopped_at < size  # stopped inside the statuses
+    ingest(export, db, media=MediaMode.SKIP, batch_size=4, workers=2)
+    assert checksums(db) == checksums(one_pass)

@@ -10,14 +10,17 @@ from contextlib import ExitStack, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
+import pyarrow as pa
+
 from cordon.app.bulk_gc import bulk_gc
 from cordon.app.media_resolution import MediaMode, MediaResolver
+from cordon.app.range_ingest import RangeBatch, read_ranges, worth_splitting
 from cordon.connectors import registry
-from cordon.connectors.base import Connector
+from cordon.connectors.base import Connector, RangeReader
 from cordon.connectors.media_fetch import DEFAULT_MAX_BYTES, DEFAULT_TIMEOUT_S, MediaFetcher
-from cordon.corpus import BlobStore, CorpusStore, DuckDBCorpus, UpsertCounts
+from cordon.corpus import BlobStore, CorpusStore, DuckDBCorpus, UpsertCounts, batch_tables
 from cordon.errors import ConfigError, StoreError
-from cordon.model import Cursor
+from cordon.model import Cursor, RecordBatch
 
 __all__ = ["IngestProgress", "IngestReport", "MediaMode", "ingest"]
 
@@ -95,12 +98,16 @@ def ingest(
     restart: bool = False,
     connector: Connector | None = None,
     on_batch: Callable[[IngestProgress], None] | None = None,
+    workers: int | None = None,
 ) -> IngestReport:
     """Read `path` into the corpus `db` (a DuckDB file path, or an open store) and report what happened.
 
     Raises UnknownFormatError when no connector reads `path`; a crash mid-way leaves every stored batch and
-    its cursor in place, so running again resumes where it stopped.
+    its cursor in place, so running again resumes where it stopped. `workers` (default: the CPUs this process
+    may use) above 1 stores a group while the next is read, and reads large JSON Lines files in ranges in
+    that many processes (`range_ingest`).
     """
+    workers = workers if workers is not None else len(os.sched_getaffinity(0))
     chosen = connector or (registry.detect(path) if format == "auto" else registry.by_name(format))
     source = path.resolve()
     with ExitStack() as stack:
@@ -124,8 +131,23 @@ def ingest(
             resolver = MediaResolver(fetcher, store, blobs=blobs, workers=media_workers)
             stack.callback(resolver.close)
         with bulk_gc():
-            return _run(store, chosen, source, str(db), media, resolver, batch_size, restart, on_batch)
+            return _run(
+                store, chosen, source, str(db), media, resolver, batch_size, restart, on_batch, workers
+            )
     raise AssertionError("unreachable")  # pragma: no cover - ExitStack does not swallow exceptions
+
+
+def _with_media(
+    ranged: RangeBatch, source: str, resolver: MediaResolver | None
+) -> tuple[dict[str, pa.Table], int]:
+    """A range's batch tables with its media resolved and its quarantined records (its own and the media
+    failures) added; and how many were quarantined."""
+    media, links, failed = resolver.resolve_requests(ranged.media) if resolver is not None else ((), (), ())
+    quarantined = ranged.quarantined + failed
+    if not (media or links or quarantined):
+        return ranged.tables, 0
+    extra = batch_tables(RecordBatch(source, quarantined=quarantined, media=media, media_links=links))
+    return {**ranged.tables, **extra}, len(quarantined)
 
 
 def _run(
@@ -138,6 +160,7 @@ def _run(
     batch_size: int,
     restart: bool,
     on_batch: Callable[[IngestProgress], None] | None,
+    workers: int,
 ) -> IngestReport:
     parts = _parts(connector, source)
     if restart:
@@ -150,10 +173,31 @@ def _run(
     counts = UpsertCounts()
     batches = posts_read = records_read = quarantined = 0
     status = "failed"
-    # with a second core, a group is stored while the next is read; on one core that only costs switches
-    writer = store.bulk(overlap=len(os.sched_getaffinity(0)) > 1)
+    # with a second core, a group is stored while the next is read (on one core that only costs switches),
+    # and large files are read in ranges by worker processes
+    writer = store.bulk(overlap=workers > 1)
     try:
         for (part, stream), part_start in zip(parts, starts, strict=True):
+            if isinstance(connector, RangeReader) and worth_splitting(connector, source, part, workers):
+                for ranged in read_ranges(
+                    connector,
+                    source,
+                    part,
+                    part_start,
+                    batch_size=batch_size,
+                    workers=workers,
+                    progress=getattr(connector, "progress", False),
+                ):
+                    posts_read += ranged.posts
+                    records_read += ranged.records
+                    tables, bad = _with_media(ranged, str(part), resolver)
+                    quarantined += bad
+                    counts += writer.upsert_tables(tables, ranged.cursor, stream=stream)
+                    batches += 1
+                    if on_batch is not None:
+                        elapsed = time.perf_counter() - started
+                        on_batch(IngestProgress(batches, posts_read, records_read, quarantined, elapsed))
+                continue
             for batch in connector.read(part, start=part_start, batch_size=batch_size):
                 posts_read += len(batch.posts)
                 records_read += len(batch)

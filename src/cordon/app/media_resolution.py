@@ -6,7 +6,7 @@ Failures never stop ingest: each becomes a quarantined record naming the file or
 from __future__ import annotations
 
 import mimetypes
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from enum import StrEnum
@@ -83,9 +83,24 @@ class MediaResolver:
 
     def resolve(self, batch: RecordBatch) -> RecordBatch:
         """`batch` with its media, media links, and media failures (quarantined) filled in."""
-        todo = self._new_requests(batch)
-        if not todo:
+        media, links, failed = self.resolve_requests(media_requests(batch))
+        if not (media or links or failed):
             return batch
+        return replace(
+            batch,
+            media=batch.media + media,
+            media_links=batch.media_links + links,
+            quarantined=batch.quarantined + failed,
+        )
+
+    def resolve_requests(
+        self, requests: Iterable[MediaRequest]
+    ) -> tuple[tuple[Media, ...], tuple[MediaLink, ...], tuple[Quarantined, ...]]:
+        """The media and links of `requests` not resolved before (in this run or in the store), and the
+        failures, quarantined."""
+        todo = self._new_requests(requests)
+        if not todo:
+            return (), (), ()
         # each media-directory file is read and hashed once per run: requests for a file already hashed are
         # answered here, and of the rest only one request per file goes to the pool (the others follow it)
         outcomes: list[Resolved | MediaError | None] = [None] * len(todo)
@@ -132,19 +147,14 @@ class MediaResolver:
             elif outcome is not None:
                 media.append(outcome.media)
                 links.append(outcome.link)
-        return replace(
-            batch,
-            media=batch.media + tuple(media),
-            media_links=batch.media_links + tuple(links),
-            quarantined=batch.quarantined + tuple(failed),
-        )
+        return tuple(media), tuple(links), tuple(failed)
 
-    def _new_requests(self, batch: RecordBatch) -> list[MediaRequest]:
+    def _new_requests(self, requests: Iterable[MediaRequest]) -> list[MediaRequest]:
         if len(self._seen) > _SEEN_LIMIT:
             self._seen.clear()
         fresh: dict[tuple[Platform, str, str], MediaRequest] = {}
         seen = self._seen
-        for request in media_requests(batch):
+        for request in requests:
             key = (request.platform, request.ref_id, request.url)
             if key not in seen:
                 fresh[key] = request

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from cordon.model import Cursor, RecordBatch
 
@@ -25,4 +25,24 @@ class Connector(Protocol):
         self, path: Path, *, start: Cursor | None = None, batch_size: int = 10_000
     ) -> Iterator[RecordBatch]:
         """Yield batches from `path`, starting after `start` when given (resume)."""
+        ...
+
+
+@runtime_checkable
+class RangeReader(Protocol):
+    """A connector that can also read a JSON Lines file of a source in byte ranges of whole lines, each on
+    its own (in a process of its own): every line is one record that maps without the lines before it.
+
+    In the batches of a range, line numbers (cursors, quarantined records) count from the range's start
+    (its first line is line 1); the caller adds the lines of the ranges before it.
+    """
+
+    def range_readable(self, source: Path, file: Path) -> bool:
+        """True when `file`, one of the files `source` is read from, can be read in ranges."""
+        ...
+
+    def read_range(
+        self, source: Path, file: Path, start: int, stop: int, *, batch_size: int = 10_000
+    ) -> Iterator[RecordBatch]:
+        """Yield the batches of `file`'s bytes [start, stop) (a range of `lines.line_ranges`)."""
         ...

@@ -62,18 +62,25 @@ def is_array_file(path: Path) -> bool:
     return path.suffix.lower() not in JSONL_SUFFIXES and first_byte(path) == b"["
 
 
-def iter_records(path: Path, start_offset: int = 0, start_line: int = 0) -> Iterator[RawRecord]:
-    """Records of a JSON Lines file, or the elements of a top-level JSON array, from `start_offset`.
+def iter_records(
+    path: Path, start_offset: int = 0, start_line: int = 0, stop: int | None = None
+) -> Iterator[RawRecord]:
+    """Records of a JSON Lines file, or the elements of a top-level JSON array, from `start_offset` (of a
+    JSON Lines file: up to the line boundary `stop`, when given; see `line_ranges`).
 
     Raises `BadArrayEnd` after the last whole element when an array is not closed, or has content after
     its closing bracket.
     """
     if is_array_file(path):
+        if stop is not None:
+            raise ValueError(f"{path}: a JSON array is read whole, not by byte ranges")
         return _iter_array(path, start_offset, start_line)
-    return _iter_lines(path, start_offset, start_line)
+    return _iter_lines(path, start_offset, start_line, stop)
 
 
-def _iter_lines(path: Path, start_offset: int, start_line: int) -> Iterator[RawRecord]:
+def _iter_lines(
+    path: Path, start_offset: int, start_line: int, stop: int | None = None
+) -> Iterator[RawRecord]:
     with path.open("rb") as f:
         f.seek(start_offset)
         offset, line = start_offset, start_line
@@ -83,6 +90,39 @@ def _iter_lines(path: Path, start_offset: int, start_line: int) -> Iterator[RawR
             data = raw.strip()
             if data:
                 yield RawRecord(data, line, offset)
+            if stop is not None and offset >= stop:
+                return
+
+
+def line_ranges(path: Path, start: int, chunk_bytes: int) -> list[tuple[int, int]]:
+    """`path` from byte `start` to its end as [start, stop) ranges of about `chunk_bytes`, each ending just
+    past a newline (or at the end of the file), so that each holds whole lines and they follow one another.
+    Reads only one line at each cut."""
+    size = path.stat().st_size
+    ranges: list[tuple[int, int]] = []
+    with path.open("rb") as f:
+        while start < size:
+            cut = start + max(chunk_bytes, 1)
+            if cut >= size:
+                stop = size
+            else:
+                f.seek(cut - 1)
+                stop = cut - 1 + len(f.readline())  # past the newline of the line that holds byte cut - 1
+            ranges.append((start, stop))
+            start = stop
+    return ranges
+
+
+def count_lines(path: Path, start: int, stop: int) -> int:
+    """How many newlines `path` has in [start, stop): the lines of a range of `line_ranges` but the last."""
+    n = 0
+    with path.open("rb") as f:
+        f.seek(start)
+        left = stop - start
+        while left > 0 and (chunk := f.read(min(_CHUNK, left))):
+            n += chunk.count(b"\n")
+            left -= len(chunk)
+    return n
 
 
 def _iter_array(path: Path, start_offset: int, start_line: int) -> Iterator[RawRecord]:
@@ -270,12 +310,14 @@ def read_file(
     progress: bool,
     name: Callable[[Quarantined, RawRecord], Quarantined] | None = None,
     columns: ColumnSink | None = None,
+    stop: int | None = None,
 ) -> Iterator[RecordBatch]:
     """The record loop every line-based connector shares: resume at the cursor, hand each record to `handle`,
     quarantine a bad one with its reason (decode errors, a `RecordError` naming its field, bad UTF-8 or JSON
     nested too deeply) and go on, and yield a batch with its cursor whenever the builder is full. `name` may
     give a quarantined record an id the connector can still read from the raw bytes; `columns` is where
-    `handle` maps records column by column, if it does."""
+    `handle` maps records column by column, if it does; `stop` ends a JSON Lines file's reading at that line
+    boundary (a range of `line_ranges`)."""
     source = str(file)
     out = BatchBuilder(source, batch_size, columns)
     offset = start.offset if start else 0
@@ -287,7 +329,7 @@ def read_file(
     with byte_progress(file, progress, offset) as bar:
         rec: RawRecord | None = None
         try:
-            for rec in iter_records(file, offset, line):
+            for rec in iter_records(file, offset, line, stop):
                 try:
                     handle(rec, out)
                 except (msgspec.DecodeError, msgspec.ValidationError) as exc:

@@ -1,7 +1,7 @@
 """cordon.corpus: the corpus stores (embedded DuckDB now, PostgreSQL later), cursors, quarantine."""
 
 from cordon.corpus.blobs import BlobStore
-from cordon.corpus.duckdb_store import DuckDBCorpus
+from cordon.corpus.duckdb_store import DuckDBCorpus, batch_tables
 from cordon.corpus.store import (
     BatchWriter,
     CorpusStats,
@@ -22,4 +22,5 @@ __all__ = [
     "TableCounts",
     "TableSize",
     "UpsertCounts",
+    "batch_tables",
 ]

@@ -79,13 +79,19 @@ class BulkUpserts:
 
     def upsert(self, batch: RecordBatch, *, stream: str | None = None) -> UpsertCounts:
         """Take `batch`; store the group when it is full (the counts of what was stored, else zeros)."""
+        return self.upsert_tables(batch_tables(batch), batch.cursor, stream=stream)
+
+    def upsert_tables(
+        self, tables: dict[str, pa.Table], cursor: Cursor | None, *, stream: str | None = None
+    ) -> UpsertCounts:
+        """`upsert` of a batch already made into its tables (`batch_tables`), with its cursor."""
         full = False
-        for name, table in batch_tables(batch).items():
+        for name, table in tables.items():
             self._tables.setdefault(name, []).append(table)
             self._rows[name] = rows = self._rows.get(name, 0) + table.num_rows
             full = full or rows >= self._limit
-        if batch.cursor is not None:
-            self._cursors[stream or batch.cursor.source] = batch.cursor
+        if cursor is not None:
+            self._cursors[stream or cursor.source] = cursor
         self._batches += 1
         if not full:
             return UpsertCounts()

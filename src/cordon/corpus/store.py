@@ -7,6 +7,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 
+import pyarrow as pa
+
 from cordon.model import Cursor, Quarantined, RecordBatch
 
 
@@ -97,6 +99,12 @@ class BatchWriter(Protocol):
     def upsert(self, batch: RecordBatch, *, stream: str | None = None) -> UpsertCounts:
         """Take `batch` (and its cursor); store the group when it is full: the counts of what was stored
         since the last call (with overlap, of the group stored before)."""
+        ...
+
+    def upsert_tables(
+        self, tables: dict[str, pa.Table], cursor: Cursor | None, *, stream: str | None = None
+    ) -> UpsertCounts:
+        """`upsert` of a batch already made into Arrow tables, one per corpus table (`batch_tables`)."""
         ...
 
     def flush(self) -> UpsertCounts:

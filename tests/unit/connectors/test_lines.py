@@ -225,3 +225,43 @@ def test_jsonl_file_is_read_as_lines_even_when_a_line_is_an_array(tmp_path: Path
     same = tmp_path / "statuses.json"
     same.write_bytes(path.read_bytes())
     assert lines.is_array_file(same) and not lines.is_array_file(path)
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    rows=st.lists(st.text(alphabet='ab{}"é', max_size=30), max_size=12),
+    blank=st.booleans(),
+    final_newline=st.booleans(),
+    chunk=st.integers(1, 80),
+    data=st.data(),
+)
+def test_line_ranges_read_the_same_records_as_one_pass(
+    tmp_path: Path, rows: list[str], blank: bool, final_newline: bool, chunk: int, data: st.DataObject
+) -> None:
+    """Ranges follow one another from `start` to the end, each ends just past a newline (or at the end of
+    the file), and reading them one by one (lines counted per range, then shifted by the newlines of the
+    ranges before) gives the records and line numbers of one pass."""
+    body = ("\n\n" if blank else "\n").join(json.dumps(r, ensure_ascii=False) for r in rows)
+    path = tmp_path / "rows.jsonl"
+    path.write_bytes((body + ("\n" if final_newline else "")).encode())
+    raw = path.read_bytes()
+    full = list(lines.iter_records(path))
+    begin = data.draw(st.sampled_from([0, *(r.end_offset for r in full)]), label="start")
+    base = raw[:begin].count(b"\n")
+    ranges = lines.line_ranges(path, begin, chunk)
+    assert [s for s, _ in ranges] == ([begin, *(e for _, e in ranges[:-1])] if begin < len(raw) else [])
+    assert not ranges or ranges[-1][1] == len(raw)
+    assert all(raw[e - 1 : e] == b"\n" for _, e in ranges[:-1])
+    assert all(e > s for s, e in ranges)
+    got: list[lines.RawRecord] = []
+    for s, e in ranges:
+        got += [r._replace(line=r.line + base) for r in lines.iter_records(path, s, 0, e)]
+        base += lines.count_lines(path, s, e)
+    assert got == [r for r in full if r.end_offset > begin]
+
+
+def test_a_json_array_is_not_read_in_ranges(tmp_path: Path) -> None:
+    path = tmp_path / "a.json"
+    path.write_text('[{"id": 1}]')
+    with pytest.raises(ValueError, match="JSON array"):
+        list(lines.iter_records(path, 0, 0, stop=5))

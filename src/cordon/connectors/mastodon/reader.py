@@ -190,3 +190,17 @@ class MastodonConnector:
             yield from lines.read_file(
                 file, handler.handle, resume, batch_size, self.progress, columns=handler.columns
             )
+
+    def range_readable(self, source: Path, file: Path) -> bool:
+        """Every JSON Lines file: each line is one entity or record (statuses carry their author)."""
+        return file.is_file() and not lines.is_array_file(file)
+
+    def read_range(
+        self, source: Path, file: Path, start: int, stop: int, *, batch_size: int = 10_000
+    ) -> Iterator[RecordBatch]:
+        make_handler = dict(self.files(source))[file]
+        handler = make_handler()
+        resume = Cursor(str(file), start, 0)
+        yield from lines.read_file(
+            file, handler.handle, resume, batch_size, False, columns=handler.columns, stop=stop
+        )
