@@ -8,10 +8,12 @@ what takeover detection wants). Batched over Arrow; the extractor itself is colu
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import pyarrow as pa
 
+from cordon.app.processes import available_cpus, ordered_map
 from cordon.corpus import DuckDBCorpus
 from cordon.signals.entities import extract_entities
 
@@ -59,20 +61,25 @@ def _distinct(table: pa.Table, keys: list[str]) -> pa.Table:
     return grouped.rename_columns([*keys, *others]).select(table.column_names)
 
 
-def extract_new(store: DuckDBCorpus, *, batch_rows: int = 200_000) -> EntityScan:
-    """Extract the entities of every post and profile not read before; returns what was read and found."""
+def extract_new(store: DuckDBCorpus, *, batch_rows: int = 100_000, workers: int | None = None) -> EntityScan:
+    """Extract the entities of every post and profile not read before; returns what was read and found.
+
+    Posts are read in batches of `batch_rows`; with `workers` above 1 (default: the CPUs this process may
+    use) and more than one batch to read, the batches are scanned in that many worker processes while this
+    one stores the results (`processes.ordered_map`)."""
     con = store.connection
+    workers = workers if workers is not None else available_cpus()
     posts = post_entities = 0
     # a second cursor streams the new rows from one snapshot while the store writes on its own connection
-    reader = con.cursor().sql(_NEW_POSTS).to_arrow_reader(batch_rows)
-    for batch in reader:
-        cols = extract_entities(batch.column("text"))
-        found = cols.to_table(
-            platform=batch.column("platform"),
-            post_id=batch.column("post_id"),
-            account_id=batch.column("account_id"),
-        )
-        found = _distinct(found, _POST_KEYS)
+    batches = iter(con.cursor().sql(_NEW_POSTS).to_arrow_reader(batch_rows))
+    head = list(itertools.islice(batches, 2))
+    todo = itertools.chain(head, batches)
+    scanned = (
+        ordered_map(_post_entities, todo, workers=workers)
+        if workers > 1 and len(head) > 1
+        else map(_post_entities, todo)
+    )
+    for batch, found in scanned:
         if found.num_rows:
             store.upsert_signals("post_entities", found)
         store.upsert_signals("scanned", _scanned(batch.column("platform"), "post", batch.column("post_id")))
@@ -97,6 +104,16 @@ def extract_new(store: DuckDBCorpus, *, batch_rows: int = 200_000) -> EntityScan
         accounts += batch.num_rows
         account_entities += found.num_rows
     return EntityScan(posts, post_entities, accounts, account_entities)
+
+
+def _post_entities(batch: pa.RecordBatch) -> tuple[pa.RecordBatch, pa.Table]:
+    """A batch of new posts (platform, post_id, account_id, text) and the distinct entities in them."""
+    found = extract_entities(batch.column("text")).to_table(
+        platform=batch.column("platform"),
+        post_id=batch.column("post_id"),
+        account_id=batch.column("account_id"),
+    )
+    return batch.select(["platform", "post_id"]), _distinct(found, _POST_KEYS)
 
 
 def _scanned(platform: pa.Array, kind: str, ids: pa.Array) -> pa.Table:

@@ -3,7 +3,6 @@ batch, resolve media. Bad records are quarantined and the rest goes on; nothing 
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable
 from contextlib import ExitStack, suppress
@@ -14,6 +13,7 @@ import pyarrow as pa
 
 from cordon.app.bulk_gc import bulk_gc
 from cordon.app.media_resolution import MediaMode, MediaResolver
+from cordon.app.processes import available_cpus
 from cordon.app.range_ingest import RangeBatch, read_ranges, worth_splitting
 from cordon.connectors import registry
 from cordon.connectors.base import Connector, RangeReader
@@ -107,7 +107,7 @@ def ingest(
     may use) above 1 stores a group while the next is read, and reads large JSON Lines files in ranges in
     that many processes (`range_ingest`).
     """
-    workers = workers if workers is not None else len(os.sched_getaffinity(0))
+    workers = workers if workers is not None else available_cpus()
     chosen = connector or (registry.detect(path) if format == "auto" else registry.by_name(format))
     source = path.resolve()
     with ExitStack() as stack:

@@ -13,10 +13,8 @@ range rather than once per run); the store's merge counts the repeats as unchang
 
 from __future__ import annotations
 
-import multiprocessing
-from collections import deque
+import functools
 from collections.abc import Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -24,6 +22,7 @@ import pyarrow as pa
 
 from cordon.app.bulk_gc import bulk_gc
 from cordon.app.media_resolution import MediaRequest, media_requests
+from cordon.app.processes import ordered_map
 from cordon.connectors import lines
 from cordon.connectors.base import RangeReader
 from cordon.corpus import batch_tables
@@ -47,13 +46,15 @@ class RangeBatch:
 @dataclass(frozen=True, slots=True)
 class RangeResult:
     batches: tuple[RangeBatch, ...]
+    stop: int  # the byte offset the range ends at
     newlines: int  # lines of the range, when it is not the last of its file
 
 
 def read_range(
-    connector: RangeReader, source: Path, file: Path, start: int, stop: int, batch_size: int
+    connector: RangeReader, source: Path, file: Path, span: tuple[int, int], batch_size: int
 ) -> RangeResult:
-    """Read `file`'s bytes [start, stop) into tables (in a worker process)."""
+    """Read `file`'s bytes [start, stop) = `span` into tables (in a worker process)."""
+    start, stop = span
     out: list[RangeBatch] = []
     with bulk_gc():
         for batch in connector.read_range(source, file, start, stop, batch_size=batch_size):
@@ -67,7 +68,7 @@ def read_range(
                     records=len(batch),
                 )
             )
-    return RangeResult(tuple(out), lines.count_lines(file, start, stop))
+    return RangeResult(tuple(out), stop, lines.count_lines(file, start, stop))
 
 
 def worth_splitting(connector: object, source: Path, file: Path, workers: int) -> bool:
@@ -94,34 +95,14 @@ def read_ranges(
     """The batches of `file` from `start` on, read by `workers` processes a range at a time, in file order,
     with line numbers counted from the start of the file. At most `workers + 1` ranges are in flight."""
     offset, base = (start.offset, start.line) if start is not None else (0, 0)
-    ranges = deque(lines.line_ranges(file, offset, chunk_bytes or CHUNK_BYTES))
-    # spawned, not forked: the ingesting process runs DuckDB's and the media pool's threads
-    context = multiprocessing.get_context("spawn")
-    with (
-        ProcessPoolExecutor(workers, mp_context=context) as pool,
-        lines.byte_progress(file, progress, offset) as bar,
-    ):
-        pending: deque[tuple[int, Future[RangeResult]]] = deque()
-
-        def submit() -> None:
-            begin, stop = ranges.popleft()
-            pending.append((stop, pool.submit(read_range, connector, source, file, begin, stop, batch_size)))
-
-        try:
-            while ranges and len(pending) <= workers:
-                submit()
-            while pending:
-                stop, future = pending.popleft()
-                result = future.result()
-                if ranges:
-                    submit()
-                for b in result.batches:
-                    yield _from_line(b, base, str(file))
-                base += result.newlines
-                bar.update(stop)
-        finally:
-            for _, future in pending:
-                future.cancel()
+    spans = lines.line_ranges(file, offset, chunk_bytes or CHUNK_BYTES)
+    read = functools.partial(read_range, connector, source, file, batch_size=batch_size)
+    with lines.byte_progress(file, progress, offset) as bar:
+        for result in ordered_map(read, spans, workers=workers):
+            for b in result.batches:
+                yield _from_line(b, base, str(file))
+            base += result.newlines
+            bar.update(result.stop)
 
 
 def _from_line(batch: RangeBatch, base: int, source: str) -> RangeBatch:
