@@ -184,8 +184,11 @@ def test_media_and_links_are_upserted_and_found(store: CorpusStore) -> None:
     link = MediaLink(
         platform=Platform.MASTODON, ref_id="m1", sha256=sha, source="media/m1.png", url="https://f/m1.png"
     )
+    assert not store.has_media_links("mastodon")
     counts = store.upsert(RecordBatch(source="s", media=(media, media), media_links=(link,)))
     assert (counts.media.inserted, counts.media_links.inserted) == (1, 1)
+    assert store.has_media_links("mastodon")
+    assert not store.has_media_links("bluesky")
     found = store.linked_media_refs(
         "mastodon", [("m1", "https://f/m1.png"), ("m1", "https://other"), ("m2", "x")]
     )

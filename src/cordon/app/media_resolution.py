@@ -74,6 +74,9 @@ class MediaResolver:
         self._blobs = blobs
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cordon-media")
         self._seen: set[tuple[Platform, str, str]] = set()
+        # per platform: whether the store held media links when this run first asked (else the store is not
+        # asked which refs are linked: it would scan its links once per batch for nothing)
+        self._linked_before: dict[Platform, bool] = {}
         # local media file name -> its hashes (and stored copy) and path, so that a file referenced by many
         # attachments or avatars is read and hashed once per run (a 1M-post world links 145k refs to 8.6k files)
         self._by_file: dict[str, tuple[Media, str]] = {}
@@ -164,6 +167,13 @@ class MediaResolver:
         todo: list[MediaRequest] = []
         for platform in {r.platform for r in fresh.values()}:
             mine = [r for r in fresh.values() if r.platform == platform]
+            if platform not in self._linked_before:
+                self._linked_before[platform] = self._store.has_media_links(platform.value)
+            if not self._linked_before[platform]:
+                # none stored when this run began: every link there is, this run made (and remembers, unless
+                # its memory was emptied: then a ref seen again is linked again, from the files it read)
+                todo += mine
+                continue
             linked = self._store.linked_media_refs(platform.value, [(r.ref_id, r.url) for r in mine])
             todo += [r for r in mine if (r.ref_id, r.url) not in linked] if linked else mine
         return todo

@@ -395,6 +395,11 @@ class DuckDBCorpus:
             self._con.unregister("wanted_refs")
         return {(str(r), str(u)) for r, u in rows}
 
+    def has_media_links(self, platform: str) -> bool:
+        sql = "SELECT EXISTS (SELECT 1 FROM media_links WHERE platform = ?)"
+        ((found,),) = self._con.execute(sql, [platform]).fetchall()
+        return bool(found)
+
     def quarantined(self, *, limit: int | None = None) -> tuple[Quarantined, ...]:
         sql = (
             "SELECT source, line, record_id, field, reason, raw FROM quarantine ORDER BY source, line, reason"

@@ -141,6 +141,10 @@ class CorpusStore(Protocol):
         """Which (ref_id, url) pairs already have a media link (so their bytes need not be fetched again)."""
         ...
 
+    def has_media_links(self, platform: str) -> bool:
+        """True when any media link of `platform` is stored."""
+        ...
+
     def quarantined(self, *, limit: int | None = None) -> tuple[Quarantined, ...]:
         """Quarantined records, in order of source and line."""
         ...

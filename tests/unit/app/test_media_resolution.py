@@ -70,3 +70,39 @@ def test_column_batches_give_the_requests_their_posts_give(tmp_path: Path) -> No
         assert found == list(media_requests(as_records))
         requests += len(found)
     assert column_batches > 0 and requests > 0
+
+
+class _CountingCorpus(DuckDBCorpus):
+    asked = 0
+
+    def linked_media_refs(self, platform: str, refs: list[tuple[str, str]]) -> set[tuple[str, str]]:
+        self.asked += 1
+        return super().linked_media_refs(platform, refs)
+
+
+def test_the_store_is_asked_for_links_only_when_it_had_some_when_the_run_began(tmp_path: Path) -> None:
+    media = tmp_path / "media"
+    media.mkdir()
+    (media / "one.png").write_bytes(b"one")
+    (media / "two.png").write_bytes(b"two")
+    fetcher = MediaFetcher(media_dir=media)
+    with _CountingCorpus(tmp_path / "c.duckdb") as store:
+        first_run = MediaResolver(fetcher, store, blobs=None, workers=1)
+        try:
+            stored = first_run.resolve(_batch(("a1", "https://h.example/m/one.png")))
+            store.upsert(stored)
+            again = first_run.resolve(_batch(("a1", "https://h.example/m/one.png")))
+        finally:
+            first_run.close()
+        assert store.asked == 0  # an empty store when the run began: nothing to ask it
+        assert [link.ref_id for link in stored.media_links] == ["a1"]
+        assert again.media_links == ()  # remembered within the run
+        second_run = MediaResolver(fetcher, store, blobs=None, workers=1)
+        try:
+            later = second_run.resolve(
+                _batch(("a1", "https://h.example/m/one.png"), ("a2", "https://h.example/m/two.png"))
+            )
+        finally:
+            second_run.close()
+        assert store.asked == 1
+        assert [link.ref_id for link in later.media_links] == ["a2"]  # a1 was linked by the first run
