@@ -24,6 +24,7 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import cast
 
 from cordon.connectors.mastodon.writer import MastodonExportWriter
 from cordon.model import Account, Edge, EdgeKind, MediaKind, MediaRef, Platform, Post
@@ -38,8 +39,13 @@ from cordon.app.ingest import MediaMode, ingest
 from cordon.corpus import DuckDBCorpus
 export, db, media, profile = Path(sys.argv[1]), Path(sys.argv[2]), MediaMode(sys.argv[3]), sys.argv[4]
 store = DuckDBCorpus(db, threads=1, memory_limit=os.environ.get("BENCH_DUCKDB_MEMORY", "1GB"))
+page_mb = os.sysconf("SC_PAGE_SIZE") / 2**20
+trace = []  # (statuses read, resident MB) after each batch
+def on_batch(p):
+    with open("/proc/self/statm") as f:
+        trace.append((p.posts_read, int(f.read().split()[1]) * page_mb))
 def run():
-    return ingest(export, store, media=media, batch_size=10_000)
+    return ingest(export, store, media=media, batch_size=10_000, on_batch=on_batch)
 cpu = time.process_time()
 if profile:
     import cProfile, pstats
@@ -58,7 +64,8 @@ close_s = time.perf_counter() - closing
 peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print(json.dumps({"posts": report.posts_read, "elapsed": report.elapsed_s, "peak_mb": peak_mb,
                   "quarantined": report.quarantined, "close_s": close_s, "cpu_s": cpu,
-                  "art_mb": duck.get("ART_INDEX", 0.0), "duckdb_mb": sum(duck.values())}))
+                  "art_mb": duck.get("ART_INDEX", 0.0), "duckdb_mb": sum(duck.values()),
+                  "trace": trace[:: max(1, len(trace) // 400)] + trace[-1:]}))
 """
 
 
@@ -221,6 +228,7 @@ def main() -> None:
         f"{'statuses':>10} {'runs':>5} {'median s':>9} {'statuses/s':>11} {'/CPU s':>8} {'peak RSS MB':>12} "
         f"{'ART MB':>7} {'DuckDB MB':>10} {'close s':>8}"
     )
+    traces: dict[int, list[tuple[float, float]]] = {}
     for size in (int(s) for s in args.sizes.split(",")):
         export = export_for(size, generator)
         results = [
@@ -238,7 +246,60 @@ def main() -> None:
             f"{posts:>10,.0f} {len(results):>5} {elapsed:>9.2f} {posts / elapsed:>11,.0f} {posts / cpu:>8,.0f} "
             f"{peak:>12,.0f} {art:>7,.1f} {duck:>10,.1f} {close:>8.2f}"
         )
+        traces[size] = [(float(a), float(b)) for a, b in cast(list[list[float]], results[-1]["trace"])]
     print("goal: >= 50,000 statuses/s on one core; peak RSS should not grow with the input size")
+    print("resident memory during ingest (last run of each size), MB at each quarter of the input:")
+    for size, trace in traces.items():
+        print(
+            f"{size:>10,}  " + "  ".join(f"{q}%: {_rss_at(trace, q / 100):,.0f}" for q in (25, 50, 75, 100))
+        )
+    plot = OUT / "ingest-memory.html"
+    plot.write_text(_memory_plot(traces, args.duckdb_memory))
+    print(f"plot: {plot}")
+
+
+def _rss_at(trace: list[tuple[float, float]], share: float) -> float:
+    """The largest resident size seen up to `share` of the statuses read."""
+    last = trace[-1][0] * share
+    return max(rss for posts, rss in trace if posts <= last) if trace else 0.0
+
+
+def _memory_plot(traces: dict[int, list[tuple[float, float]]], limit: str) -> str:
+    """A self-contained HTML page: resident MB against statuses read, one line per export size."""
+    width, height, pad = 720, 360, 50
+    max_x = max((t[-1][0] for t in traces.values() if t), default=1.0) or 1.0
+    max_y = max((rss for t in traces.values() for _, rss in t), default=1.0) * 1.1
+    colours = ["#1b6ca8", "#d1495b", "#2e933c", "#edae49", "#6a4c93"]
+    lines = []
+    for n, (size, trace) in enumerate(traces.items()):
+        points = " ".join(
+            f"{pad + x / max_x * (width - 2 * pad):.1f},{height - pad - y / max_y * (height - 2 * pad):.1f}"
+            for x, y in trace
+        )
+        colour = colours[n % len(colours)]
+        lines.append(f'<polyline fill="none" stroke="{colour}" stroke-width="2" points="{points}"/>')
+        lines.append(
+            f'<text x="{width - pad + 4}" y="{pad + 16 * n}" fill="{colour}" font-size="12">{size:,}</text>'
+        )
+    ticks = "".join(
+        f'<text x="{pad - 6}" y="{height - pad - f * (height - 2 * pad) + 4:.0f}" font-size="11" '
+        f'text-anchor="end">{max_y * f:,.0f}</text>'
+        for f in (0, 0.25, 0.5, 0.75, 1)
+    ) + "".join(
+        f'<text x="{pad + f * (width - 2 * pad):.0f}" y="{height - pad + 16}" font-size="11" '
+        f'text-anchor="middle">{max_x * f:,.0f}</text>'
+        for f in (0, 0.25, 0.5, 0.75, 1)
+    )
+    axes = (
+        f'<line x1="{pad}" y1="{height - pad}" x2="{width - pad}" y2="{height - pad}" stroke="#333"/>'
+        f'<line x1="{pad}" y1="{pad}" x2="{pad}" y2="{height - pad}" stroke="#333"/>'
+    )
+    return (
+        "<!doctype html><meta charset='utf-8'><title>cordon ingest memory</title>"
+        f"<h1>Resident memory during ingest (DuckDB memory_limit {limit})</h1>"
+        "<p>x: statuses read; y: resident MB after each batch; one line per export size.</p>"
+        f'<svg width="{width + 80}" height="{height}" font-family="sans-serif">{axes}{ticks}{"".join(lines)}</svg>'
+    )
 
 
 if __name__ == "__main__":
