@@ -142,7 +142,9 @@ def _with_media(
 ) -> tuple[dict[str, pa.Table], int]:
     """A range's batch tables with its media resolved and its quarantined records (its own and the media
     failures) added; and how many were quarantined."""
-    media, links, failed = resolver.resolve_requests(ranged.media) if resolver is not None else ((), (), ())
+    media, links, failed = (
+        resolver.resolve_requests(ranged.media_requests()) if resolver is not None else ((), (), ())
+    )
     quarantined = ranged.quarantined + failed
     if not (media or links or quarantined):
         return ranged.tables, 0

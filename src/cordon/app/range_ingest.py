@@ -26,7 +26,7 @@ from cordon.app.processes import ordered_map
 from cordon.connectors import lines
 from cordon.connectors.base import RangeReader
 from cordon.corpus import batch_tables
-from cordon.model import Cursor, Quarantined
+from cordon.model import Cursor, Platform, Quarantined
 
 CHUNK_BYTES = 48 << 20  # one range: ~40k Mastodon statuses of a simulated world
 
@@ -38,9 +38,12 @@ class RangeBatch:
     tables: dict[str, pa.Table]
     cursor: Cursor | None  # its line counted from the start of the range
     quarantined: tuple[Quarantined, ...]  # lines counted from the start of the range
-    media: tuple[MediaRequest, ...]
+    media: tuple[tuple[str, str, str, str], ...]  # MediaRequest fields as plain tuples (pickled 10x faster)
     posts: int
     records: int
+
+    def media_requests(self) -> list[MediaRequest]:
+        return [MediaRequest(Platform(p), ref_id, url, field) for p, ref_id, url, field in self.media]
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +66,7 @@ def read_range(
                     tables=batch_tables(replace(batch, quarantined=())),
                     cursor=batch.cursor,
                     quarantined=batch.quarantined,
-                    media=tuple(media_requests(batch)),
+                    media=tuple((r.platform.value, r.ref_id, r.url, r.field) for r in media_requests(batch)),
                     posts=len(batch.posts),
                     records=len(batch),
                 )
