@@ -12,9 +12,10 @@ Reads `accounts`, `moderation`, `media_links` (avatars) and, when present, `acco
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import duckdb
 
@@ -35,6 +36,7 @@ class EvasionConfig:
     common_avatar_accounts: int = (
         50  # an avatar carried by more accounts (a default, a stock image) says nothing
     )
+    common_profile_link_accounts: int = 50  # a link-out in more profiles than this is not compared on
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +50,11 @@ class EvasionPair:
     handle_similarity: float
     bio_similarity: float
     neighbour_similarity: float = 0.0  # Jaccard of their co-action neighbours
+    # the avatar's actioned carriers, actioned before the new account appeared; of them, those not replaced
+    # by another account when this pair was linked (0: no shared avatar)
+    avatar_actioned: int = 0
+    avatar_suspects: int = 0
+    profile_links: int = 0  # link-outs both profiles advertise (counted from two on)
 
 
 def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
@@ -80,17 +87,21 @@ avatar AS (
     WHERE platform = $platform AND starts_with(ref_id, 'avatar:')
 ),
 avatar_n AS (SELECT sha256, count(*) AS n FROM avatar GROUP BY sha256),
--- how many actioned accounts carry each avatar: a wave's avatar names the one that returned when it alone
--- was actioned
-avatar_old AS (SELECT a.sha256, count(*) AS n FROM avatar a JOIN actioned x ON x.old_id = a.account_id GROUP BY ALL),
 ents AS ({entities}),
 -- candidate pairs, blocked on shared keys (with what each key says about the pair)
-pairs_avatar AS (
-    SELECT n.new_id, o.old_id, min(c.n) AS avatar_accounts, min(co.n) AS avatar_actioned FROM newish n
+avatar_old AS (
+    SELECT n.new_id, o.old_id, c.n AS avatar_accounts FROM newish n
     JOIN avatar an ON an.account_id = n.new_id JOIN avatar ao ON ao.sha256 = an.sha256
-    JOIN avatar_n c ON c.sha256 = an.sha256 JOIN avatar_old co ON co.sha256 = an.sha256
-    JOIN old o ON o.old_id = ao.account_id
+    JOIN avatar_n c ON c.sha256 = an.sha256 JOIN old o ON o.old_id = ao.account_id
     WHERE c.n <= $common_avatar  -- a default or stock avatar is no evidence: no pair is blocked on it
+      AND n.created_at > o.actioned_at AND n.created_at <= o.actioned_at + to_days($max_gap_days::INTEGER)
+),
+-- with the actioned carriers of the same avatar that the new account could replace (actioned before it was
+-- created): a wave's avatar names one of them, the one that returned when there is one
+pairs_avatar AS (
+    SELECT p.new_id, p.old_id, min(p.avatar_accounts) AS avatar_accounts,
+           list(DISTINCT r.old_id ORDER BY r.old_id) AS avatar_rivals
+    FROM avatar_old p JOIN avatar_old r ON r.new_id = p.new_id
     GROUP BY ALL
 ),
 pairs_entity AS (
@@ -101,6 +112,15 @@ pairs_entity AS (
 ),
 pairs_handle AS (
     SELECT n.new_id, o.old_id FROM newish n JOIN old o ON substr(n.handle, 1, 4) = substr(o.handle, 1, 4)
+),
+-- the same link-outs in both profiles (bio, fields): one network-wide invite says "a member of the network",
+-- the same two or more say which member (a link-out is counted once, though it yields a URL and an invite)
+prof AS ({profile_links}),
+pairs_profile AS (
+    SELECT n.new_id, o.old_id, count(DISTINCT pn.raw) AS profile_links FROM newish n
+    JOIN prof pn ON pn.account_id = n.new_id JOIN prof po ON po.value = pn.value
+    JOIN old o ON o.old_id = po.account_id
+    GROUP BY ALL HAVING count(DISTINCT pn.raw) >= 2
 ),
 nb AS ({neighbours}),
 nb_size AS (SELECT account_id, count(*) AS n FROM nb GROUP BY account_id),
@@ -114,12 +134,13 @@ pairs AS (
     SELECT DISTINCT new_id, old_id FROM (
         SELECT new_id, old_id FROM pairs_avatar UNION ALL SELECT new_id, old_id FROM pairs_entity
         UNION ALL SELECT * FROM pairs_handle UNION ALL SELECT new_id, old_id FROM pairs_neighbour
+        UNION ALL SELECT new_id, old_id FROM pairs_profile
     ) WHERE new_id <> old_id
 ),
 scored AS (
     SELECT p.new_id, p.old_id,
            date_diff('second', o.actioned_at, n.created_at) / 86400.0 AS gap_days,
-           pa.avatar_accounts, pa.avatar_actioned, pe.shared_entities,
+           pa.avatar_accounts, pa.avatar_rivals, pe.shared_entities, pp.profile_links,
            jaro_winkler_similarity(n.handle, o.handle) AS handle_sim,
            length(o.handle) >= 5 AND starts_with(n.handle, o.handle) AS handle_extends,
            length(n.handle) - length(o.handle) AS suffix_len,
@@ -132,13 +153,13 @@ scored AS (
            coalesce(pn.shared_nb / (sn.n + so.n - pn.shared_nb)::DOUBLE, 0.0) AS nb_sim
     FROM pairs p JOIN newish n USING (new_id) JOIN old o USING (old_id)
     LEFT JOIN pairs_avatar pa USING (new_id, old_id) LEFT JOIN pairs_entity pe USING (new_id, old_id)
-    LEFT JOIN pairs_neighbour pn USING (new_id, old_id)
+    LEFT JOIN pairs_neighbour pn USING (new_id, old_id) LEFT JOIN pairs_profile pp USING (new_id, old_id)
     LEFT JOIN nb_size sn ON sn.account_id = p.new_id LEFT JOIN nb_size so ON so.account_id = p.old_id
     WHERE n.created_at > o.actioned_at
       AND n.created_at <= o.actioned_at + to_days($max_gap_days::INTEGER)
 )
-SELECT new_id, old_id, gap_days, avatar_accounts, avatar_actioned,
-       coalesce(shared_entities, []) AS shared_entities,
+SELECT new_id, old_id, gap_days, avatar_accounts, coalesce(avatar_rivals, []) AS avatar_rivals,
+       coalesce(shared_entities, []) AS shared_entities, coalesce(profile_links, 0) AS profile_links,
        handle_sim, handle_extends, suffix_len, bio_sim, nb_sim
 FROM scored
 """
@@ -156,6 +177,16 @@ SELECT account_id, value FROM e
 WHERE value IN (SELECT value FROM e GROUP BY value HAVING count(DISTINCT account_id) <= $max_ent)
 """
 _NO_ENTITIES = "SELECT ''::VARCHAR AS account_id, ''::VARCHAR AS value WHERE false"
+# link-outs of profiles, each carried by few enough profiles to block on (a link in every bio blocks nothing)
+_PROFILE_LINKS = """
+WITH p AS (
+    SELECT account_id, kind || ':' || value AS value, coalesce(raw, value) AS raw FROM account_entities
+    WHERE platform = $platform AND kind NOT IN ('hashtag', 'price', 'domain')
+)
+SELECT account_id, value, raw FROM p
+WHERE value IN (SELECT value FROM p GROUP BY value HAVING count(DISTINCT account_id) <= $common_link)
+"""
+_NO_PROFILE_LINKS = "SELECT ''::VARCHAR AS account_id, ''::VARCHAR AS value, ''::VARCHAR AS raw WHERE false"
 # co-action neighbours (both directions of each pair), when the co-action engine has run
 _NEIGHBOURS = """
 SELECT a AS account_id, b AS other FROM coaction_pairs WHERE platform = $platform
@@ -169,7 +200,7 @@ class _Shared:
     """What one candidate pair shares, as read from the store."""
 
     avatar_accounts: int | None  # accounts carrying the shared avatar (None: no shared avatar)
-    avatar_actioned: int  # actioned accounts carrying it
+    avatar_suspects: int  # actioned carriers of it that the new account could still replace
     n_entities: int
     handle_sim: float
     handle_extends: bool
@@ -179,22 +210,43 @@ class _Shared:
     gap_days: float
 
 
-def _avatar_score(avatar_accounts: int | None, avatar_actioned: int) -> float:
+@dataclass(frozen=True, slots=True)
+class _Candidate:
+    """A candidate pair as read from the store: what it shares, and which actioned accounts carry the same
+    avatar and were actioned before the new account appeared (`rivals`, the old account among them)."""
+
+    new_id: str
+    old_id: str
+    shared: _Shared
+    entities: tuple[str, ...]
+    rivals: tuple[str, ...]
+    profile_links: int
+
+    def score(self, replaced: set[str]) -> tuple[float, int]:
+        """The pair's score once the accounts in `replaced` are known to be replaced by others (a wave's avatar
+        then names one of fewer suspects), and the number of suspects it was scored with."""
+        suspects = sum(r not in replaced for r in self.rivals)
+        return _score(replace(self.shared, avatar_suspects=suspects)), suspects
+
+
+def _avatar_score(avatar_accounts: int | None, avatar_suspects: int) -> float:
     """The same avatar: strong when few accounts carry it; a wave's shared avatar says which account
-    returned when only one actioned account carries it. (A default or stock avatar, carried by more than
+    returned when only one of its actioned carriers could have (actioned before the new account appeared, and
+    not replaced by another account). (A default or stock avatar, carried by more than
     `common_avatar_accounts`, says nothing: the query shares no such avatar, so it comes as None.)"""
     if avatar_accounts is None:
         return 0.0
-    if avatar_accounts <= 3 or avatar_actioned <= 1:
+    if avatar_accounts <= 3 or avatar_suspects <= 1:
         return 0.45
-    return 0.2 + 0.25 / avatar_actioned
+    return 0.2 + 0.25 / avatar_suspects
 
 
 def _score(shared: _Shared) -> float:
-    """Evidence adds up. Strong: the same avatar when few accounts carry it, a shared rare wallet or invite,
-    the old handle with a suffix (a short one, such as "_2" or "x", most of all). Weaker: a similar handle
-    or bio, acting with the same accounts as before (by overlap), and coming back soon."""
-    avatar = _avatar_score(shared.avatar_accounts, shared.avatar_actioned)
+    """Evidence adds up. Strong: the same avatar when few accounts carry it (or when it names one suspect),
+    a shared rare wallet or invite, the old handle with a suffix (a short one, such as "_2" or "x", most of
+    all). Weaker: a similar handle or bio, acting with the same accounts as before (by overlap), and coming
+    back soon."""
+    avatar = _avatar_score(shared.avatar_accounts, shared.avatar_suspects)
     if shared.handle_extends:
         handle = 0.6 if shared.suffix_len <= 3 else 0.4
     else:
@@ -210,6 +262,7 @@ def find_pairs(
     """For every new account, the actioned account it most likely replaces (if any scores high enough)."""
     has_entities = _has_table(con, "account_entities") and _has_table(con, "post_entities")
     sql = _SQL.replace("{entities}", _ENTITIES if has_entities else _NO_ENTITIES)
+    sql = sql.replace("{profile_links}", _PROFILE_LINKS if has_entities else _NO_PROFILE_LINKS)
     sql = sql.replace("{neighbours}", _NEIGHBOURS if _has_table(con, "coaction_pairs") else _NO_NEIGHBOURS)
     params: dict[str, object] = {
         "platform": str(platform),
@@ -220,15 +273,17 @@ def find_pairs(
     }
     if has_entities:
         params["max_ent"] = config.max_entity_accounts
+        params["common_link"] = config.common_profile_link_accounts
     rows = con.execute(sql, params).fetchall()
-    candidates: list[EvasionPair] = []
+    candidates: list[_Candidate] = []
     for (
         new_id,
         old_id,
         gap,
         avatar_n,
-        avatar_old,
+        rivals,
         shared,
+        profile_links,
         handle_sim,
         extends,
         suffix,
@@ -237,8 +292,8 @@ def find_pairs(
     ) in rows:
         evidence = _Shared(
             avatar_accounts=None if avatar_n is None else int(avatar_n),
-            avatar_actioned=int(avatar_old or 0),
-            n_entities=len(shared),
+            avatar_suspects=1,  # at best: every other suspect replaced by someone else
+            n_entities=max(len(shared), int(profile_links)),
             handle_sim=float(handle_sim),
             handle_extends=bool(extends),
             suffix_len=int(suffix),
@@ -246,45 +301,86 @@ def find_pairs(
             nb_sim=float(nb_sim),
             gap_days=float(gap),
         )
-        pair = EvasionPair(
-            new_account_id=new_id,
-            old_account_id=old_id,
-            score=_score(evidence),
-            gap_days=round(float(gap), 2),
-            shared_avatar=avatar_n is not None,
-            shared_entities=tuple(shared),
-            handle_similarity=round(float(handle_sim), 3),
-            bio_similarity=round(float(bio_sim), 3),
-            neighbour_similarity=round(float(nb_sim), 3),
-        )
-        if pair.score >= config.min_score:
-            candidates.append(pair)
-    return _one_to_one(candidates)
+        if _score(evidence) >= config.min_score:  # it can be linked (when the others are accounted for)
+            candidates.append(
+                _Candidate(new_id, old_id, evidence, tuple(shared), tuple(rivals), int(profile_links))
+            )
+    return _one_to_one(candidates, config.min_score)
 
 
-def _one_to_one(candidates: list[EvasionPair]) -> tuple[EvasionPair, ...]:
+def _one_to_one(candidates: list[_Candidate], min_score: float) -> tuple[EvasionPair, ...]:
     """Each new account replaces at most one actioned account and each actioned account is replaced by at
     most one new account (a later return is the replacement's replacement): greedy by score, then by the
-    shorter gap. A wave of look-alike bots created after a suspension thus yields one link, not twenty."""
+    shorter gap. A wave of look-alike bots created after a suspension thus yields one link, not twenty.
+
+    A link also accounts for its actioned account: a wave's avatar shared with several actioned carriers
+    names fewer suspects for the other new accounts carrying it, so their pairs are scored again (an analyst's
+    elimination: three of the wave's four suspended bots are back under other evidence, this one is the
+    fourth). Scores only rise as accounts are replaced, so a pair popped with an outdated score has a fresher
+    entry in the heap."""
+    by_rival: dict[str, list[int]] = {}
+    for i, c in enumerate(candidates):
+        for r in c.rivals:
+            by_rival.setdefault(r, []).append(i)
+    replaced: set[str] = set()
     used_new: set[str] = set()
-    used_old: set[str] = set()
-    chosen = []
-    for pair in sorted(candidates, key=lambda p: (-p.score, p.gap_days, p.new_account_id, p.old_account_id)):
-        if pair.new_account_id in used_new or pair.old_account_id in used_old:
+    heap: list[tuple[float, float, str, str, int]] = []
+
+    def push(i: int) -> None:
+        c = candidates[i]
+        heapq.heappush(heap, (-c.score(replaced)[0], c.shared.gap_days, c.new_id, c.old_id, i))
+
+    for i in range(len(candidates)):
+        push(i)
+    chosen: list[EvasionPair] = []
+    while heap:
+        neg, _, new_id, old_id, i = heapq.heappop(heap)
+        if new_id in used_new or old_id in replaced:
             continue
-        used_new.add(pair.new_account_id)
-        used_old.add(pair.old_account_id)
-        chosen.append(pair)
+        score, suspects = candidates[i].score(replaced)
+        if score != -neg or score < min_score:  # outdated (a fresher entry exists), or too weak as yet
+            continue
+        used_new.add(new_id)
+        replaced.add(old_id)
+        chosen.append(_pair(candidates[i], score, suspects))
+        for j in by_rival.get(old_id, ()):
+            if candidates[j].new_id not in used_new and candidates[j].old_id not in replaced:
+                push(j)
     return tuple(sorted(chosen, key=lambda p: (p.new_account_id, p.old_account_id)))
+
+
+def _pair(c: _Candidate, score: float, suspects: int) -> EvasionPair:
+    s = c.shared
+    return EvasionPair(
+        new_account_id=c.new_id,
+        old_account_id=c.old_id,
+        score=score,
+        gap_days=round(s.gap_days, 2),
+        shared_avatar=s.avatar_accounts is not None,
+        shared_entities=c.entities,
+        handle_similarity=round(s.handle_sim, 3),
+        bio_similarity=round(s.bio_sim, 3),
+        neighbour_similarity=round(s.nb_sim, 3),
+        avatar_actioned=len(c.rivals),
+        avatar_suspects=suspects if s.avatar_accounts is not None else 0,
+        profile_links=c.profile_links,
+    )
 
 
 def describe(pair: EvasionPair) -> str:
     """The evidence for one evasion pair, in words a reviewer can check."""
     facts = [f"created {pair.gap_days:.1f} days after the action on {pair.old_account_id}"]
-    if pair.shared_avatar:
+    if pair.shared_avatar and pair.avatar_actioned > 1:
+        facts.append(
+            f"same avatar image, which {pair.avatar_actioned} accounts actioned before this one appeared "
+            f"carry ({pair.avatar_actioned - pair.avatar_suspects} of them replaced by other accounts)"
+        )
+    elif pair.shared_avatar:
         facts.append("same avatar image")
     if pair.shared_entities:
         facts.append("shares " + ", ".join(pair.shared_entities[:5]))
+    if pair.profile_links:
+        facts.append(f"the same {pair.profile_links} link-outs in both profiles")
     if pair.handle_similarity >= 0.8:
         facts.append(f"similar handle ({pair.handle_similarity:.2f})")
     if pair.bio_similarity >= 0.3:

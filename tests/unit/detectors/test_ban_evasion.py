@@ -125,3 +125,91 @@ def test_the_old_handle_with_a_short_suffix_outweighs_a_look_alike_of_the_same_w
     with corpus([old, heir, *mates, lookalike], moderation=[ban], media_links=links) as con:
         pairs = ban_evasion.find_pairs(con, M)
     assert [(p.new_account_id, p.old_account_id) for p in pairs] == [(heir.id, old.id)]
+
+
+def test_a_wave_avatar_names_the_one_carrier_suspended_before_the_new_account_appeared() -> None:
+    """Three bots of one wave are suspended, but only one before the new account with the wave's avatar was
+    created: the later two cannot be the ones it replaces, so the avatar names the first."""
+    wave = [
+        make_account(handle=f"wavebot{i}", bio="", created_at=EPOCH - timedelta(days=20)) for i in range(8)
+    ]
+    back = make_account(handle="newname55", bio="", created_at=EPOCH + timedelta(days=1))
+    bans = [
+        make_moderation(account_id=a.id, created_at=EPOCH + timedelta(days=d))
+        for a, d in ((wave[0], 0), (wave[1], 3), (wave[2], 5))
+    ]
+    links = [_avatar(a.id, "e" * 64) for a in (*wave, back)]
+    with corpus([*wave, back], moderation=bans, media_links=links) as con:
+        pairs = ban_evasion.find_pairs(con, M)
+    assert [(p.new_account_id, p.old_account_id) for p in pairs] == [(back.id, wave[0].id)]
+    assert pairs[0].avatar_actioned == 1
+
+
+def test_a_wave_avatar_names_the_suspended_carrier_no_other_account_replaced() -> None:
+    """Two bots of one wave suspended; one comes back with its handle and "_2" (linked on that). Another new
+    account with only the wave's avatar then names the other suspended bot: an analyst's elimination. Without
+    the first return it stays unlinked (the avatar says "one of two")."""
+    wave = [
+        make_account(handle=f"wavebot{i}", bio="", created_at=EPOCH - timedelta(days=20)) for i in range(8)
+    ]
+    heir = make_account(handle="wavebot0_2", bio="", created_at=EPOCH + timedelta(days=2))
+    back = make_account(handle="newname55", bio="", created_at=EPOCH + timedelta(days=1))
+    bans = [
+        make_moderation(account_id=a.id, created_at=EPOCH + timedelta(hours=h))
+        for a, h in ((wave[0], 0), (wave[1], 2))
+    ]
+    links = [_avatar(a.id, "e" * 64) for a in (*wave, back)]
+    with corpus([*wave, heir, back], moderation=bans, media_links=links) as con:
+        pairs = ban_evasion.find_pairs(con, M)
+    assert [(p.new_account_id, p.old_account_id) for p in pairs] == sorted(
+        [(heir.id, wave[0].id), (back.id, wave[1].id)]
+    )
+    linked = next(p for p in pairs if p.new_account_id == back.id)
+    assert (linked.avatar_actioned, linked.avatar_suspects) == (2, 1)
+    assert "1 of them replaced by other accounts" in ban_evasion.describe(linked)
+    with corpus([*wave, back], moderation=bans, media_links=links) as con:
+        assert ban_evasion.find_pairs(con, M) == ()
+
+
+def _entities(
+    con: duckdb.DuckDBPyConnection, bio: dict[str, list[str]], posted: dict[str, list[str]]
+) -> None:
+    """Profile link-outs (`bio`) and links in posts (`posted`), as entity extraction would store them: a
+    Telegram link yields a URL and an invite from one raw link."""
+    for table, rows in (("account_entities", bio), ("post_entities", posted)):
+        for account_id, raws in rows.items():
+            for raw in raws:
+                values = [("url", raw)] + (
+                    [("telegram", "tg:" + raw.rsplit("/", 1)[1])] if "t.me/" in raw else []
+                )
+                for kind, value in values:
+                    if table == "account_entities":
+                        con.execute(
+                            "INSERT INTO account_entities VALUES ('mastodon', ?, 'bio', ?, ?, ?)",
+                            [account_id, kind, value, raw],
+                        )
+                    else:
+                        con.execute(
+                            "INSERT INTO post_entities VALUES ('mastodon', ?, ?, ?, ?, ?)",
+                            [f"p-{account_id}-{raw}", account_id, kind, value, raw],
+                        )
+
+
+def test_the_same_link_outs_in_both_profiles_link_even_when_the_network_posts_them_everywhere() -> None:
+    """The suspended poster's profile advertises a Telegram channel and a site that a dozen network accounts
+    also post (so neither is a rare entity). A new profile with both is its replacement; a new profile with
+    only the Telegram link (one network-wide link: "a member of the network") is not."""
+    old = make_account(handle="qwerty_ab11", bio="", created_at=EPOCH - timedelta(days=20))
+    heir = make_account(handle="zxcvb_cd42", bio="", created_at=EPOCH + timedelta(days=2))
+    member = make_account(handle="lmnop_ef77", bio="", created_at=EPOCH + timedelta(days=1))
+    crowd = [make_account(handle=f"crowd{i}", created_at=EPOCH - timedelta(days=30)) for i in range(12)]
+    tg, site = "https://t.me/somechannel1", "https://shady-site.example/"
+    ban = make_moderation(account_id=old.id, created_at=EPOCH)
+    with corpus([old, heir, member, *crowd], moderation=[ban]) as con:
+        _entities(
+            con, {old.id: [tg, site], heir.id: [site, tg], member.id: [tg]}, {c.id: [tg, site] for c in crowd}
+        )
+        pairs = ban_evasion.find_pairs(con, M)
+    assert [(p.new_account_id, p.old_account_id) for p in pairs] == [(heir.id, old.id)]
+    assert pairs[0].profile_links == 2 and pairs[0].shared_entities == ()
+    assert "the same 2 link-outs in both profiles" in ban_evasion.describe(pairs[0])
