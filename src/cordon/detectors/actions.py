@@ -19,6 +19,7 @@ the signature becomes a key, so two posts share a `near_text` key when their Jac
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -217,25 +218,37 @@ WHERE len(t) >= $k
 """
 
 
-def minhash_signatures(values: np.ndarray, offsets: np.ndarray, n_perm: int, seed: int) -> np.ndarray:
+def minhash_signatures(
+    values: np.ndarray, offsets: np.ndarray, n_perm: int, seed: int, *, threads: int = 2
+) -> np.ndarray:
     """MinHash signatures for many sets at once: set i is `values[offsets[i]:offsets[i+1]]` (uint64 hashes).
 
     Each permutation is a multiply-add over all values of the batch and one `minimum.reduceat`; no Python
-    loop over sets. Returns an `(n_sets, n_perm)` uint64 array. Every set must be non-empty.
+    loop over sets. NumPy runs those without Python's lock, so `threads` threads take a share of the
+    permutations each. Returns an `(n_sets, n_perm)` uint64 array. Every set must be non-empty.
     """
     rng = np.random.default_rng(seed)
     a = rng.integers(1, 2**63, size=n_perm, dtype=np.uint64) | np.uint64(1)
     b = rng.integers(0, 2**63, size=n_perm, dtype=np.uint64)
     starts = offsets[:-1].astype(np.int64)
     out = np.empty((len(starts), n_perm), dtype=np.uint64)
-    h, shifted = np.empty_like(values), np.empty_like(values)  # reused: no allocation per permutation
-    with np.errstate(over="ignore"):
-        for j in range(n_perm):
-            np.multiply(values, a[j], out=h)
-            np.add(h, b[j], out=h)
-            np.right_shift(h, np.uint64(29), out=shifted)
-            np.bitwise_xor(h, shifted, out=h)
-            np.minimum.reduceat(h, starts, out=out[:, j])
+
+    def permute(columns: range) -> None:
+        h, shifted = np.empty_like(values), np.empty_like(values)  # reused: no allocation per permutation
+        with np.errstate(over="ignore"):
+            for j in columns:
+                np.multiply(values, a[j], out=h)
+                np.add(h, b[j], out=h)
+                np.right_shift(h, np.uint64(29), out=shifted)
+                np.bitwise_xor(h, shifted, out=h)
+                np.minimum.reduceat(h, starts, out=out[:, j])
+
+    shares = [range(t, n_perm, threads) for t in range(max(1, min(threads, n_perm)))]
+    if len(shares) == 1 or len(values) < 100_000:
+        permute(range(n_perm))
+    else:
+        with ThreadPoolExecutor(len(shares), thread_name_prefix="minhash") as pool:
+            list(pool.map(permute, shares))
     return out
 
 

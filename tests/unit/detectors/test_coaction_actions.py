@@ -204,3 +204,14 @@ def test_near_text_keys_are_minhash_bands_of_duckdb_hashed_shingles() -> None:
             expected[post_id] = {f"b{b}:{int(k)}" for b, k in enumerate(bands)}
     assert set(expected) == {N1, N2, N3}  # N4 has two words, P1 is too short
     assert keys == expected
+
+
+def test_minhash_in_threads_equals_one_thread() -> None:
+    rng = np.random.default_rng(5)
+    values = rng.integers(0, 2**63, size=250_000, dtype=np.uint64)  # above the size that takes threads
+    offsets = np.array([0, *np.sort(rng.choice(np.arange(1, 250_000), 999, replace=False)), 250_000])
+    one = actions.minhash_signatures(values, offsets, 32, seed=4, threads=1)
+    two = actions.minhash_signatures(values, offsets, 32, seed=4, threads=2)
+    three = actions.minhash_signatures(values, offsets, 32, seed=4, threads=3)
+    assert one.shape == (1000, 32)
+    assert (one == two).all() and (one == three).all()
