@@ -4,8 +4,8 @@ batch, resolve media. Bad records are quarantined and the rest goes on; nothing 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from contextlib import ExitStack, suppress
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, closing, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,7 +14,7 @@ import pyarrow as pa
 from cordon.app.bulk_gc import bulk_gc
 from cordon.app.media_resolution import MediaMode, MediaResolver
 from cordon.app.processes import available_cpus
-from cordon.app.range_ingest import RangeBatch, read_ranges, worth_splitting
+from cordon.app.range_ingest import RepeatFilter, read_ranges, worth_splitting
 from cordon.connectors import registry
 from cordon.connectors.base import Connector, RangeReader
 from cordon.connectors.media_fetch import DEFAULT_MAX_BYTES, DEFAULT_TIMEOUT_S, MediaFetcher
@@ -137,19 +137,55 @@ def ingest(
     raise AssertionError("unreachable")  # pragma: no cover - ExitStack does not swallow exceptions
 
 
-def _with_media(
-    ranged: RangeBatch, source: str, resolver: MediaResolver | None
-) -> tuple[dict[str, pa.Table], int]:
-    """A range's batch tables with its media resolved and its quarantined records (its own and the media
-    failures) added; and how many were quarantined."""
-    media, links, failed = (
-        resolver.resolve_requests(ranged.media_requests()) if resolver is not None else ((), (), ())
-    )
-    quarantined = ranged.quarantined + failed
-    if not (media or links or quarantined):
-        return ranged.tables, 0
-    extra = batch_tables(RecordBatch(source, quarantined=quarantined, media=media, media_links=links))
-    return {**ranged.tables, **extra}, len(quarantined)
+@dataclass(frozen=True, slots=True)
+class _Read:
+    """One batch read, as the corpus tables to store, with its cursor and counts."""
+
+    tables: dict[str, pa.Table]
+    cursor: Cursor | None
+    posts: int
+    records: int
+    quarantined: int
+
+
+def _read_in_order(
+    connector: Connector, part: Path, start: Cursor | None, batch_size: int, resolver: MediaResolver | None
+) -> Iterator[_Read]:
+    for batch in connector.read(part, start=start, batch_size=batch_size):
+        stored = resolver.resolve(batch) if resolver is not None else batch
+        yield _Read(
+            batch_tables(stored), stored.cursor, len(batch.posts), len(batch), len(stored.quarantined)
+        )
+
+
+def _read_in_ranges(
+    connector: RangeReader,
+    source: Path,
+    part: Path,
+    start: Cursor | None,
+    batch_size: int,
+    workers: int,
+    resolver: MediaResolver | None,
+) -> Iterator[_Read]:
+    """`part` read in ranges by worker processes (`range_ingest`); each batch's media resolved here, and the
+    authors this run already sent in the same form left out."""
+    progress = bool(getattr(connector, "progress", False))
+    with closing(RepeatFilter()) as repeats:
+        for ranged in read_ranges(
+            connector, source, part, start, batch_size=batch_size, workers=workers, progress=progress
+        ):
+            media, links, failed = (
+                resolver.resolve_requests(ranged.media_requests()) if resolver is not None else ((), (), ())
+            )
+            bad = ranged.quarantined + failed
+            tables = dict(ranged.tables)
+            if media or links or bad:
+                tables |= batch_tables(
+                    RecordBatch(str(part), quarantined=bad, media=media, media_links=links)
+                )
+            if "accounts" in tables:
+                tables["accounts"] = repeats.new_or_changed(tables["accounts"])
+            yield _Read(tables, ranged.cursor, ranged.posts, ranged.records, len(bad))
 
 
 def _run(
@@ -181,31 +217,14 @@ def _run(
     try:
         for (part, stream), part_start in zip(parts, starts, strict=True):
             if isinstance(connector, RangeReader) and worth_splitting(connector, source, part, workers):
-                for ranged in read_ranges(
-                    connector,
-                    source,
-                    part,
-                    part_start,
-                    batch_size=batch_size,
-                    workers=workers,
-                    progress=getattr(connector, "progress", False),
-                ):
-                    posts_read += ranged.posts
-                    records_read += ranged.records
-                    tables, bad = _with_media(ranged, str(part), resolver)
-                    quarantined += bad
-                    counts += writer.upsert_tables(tables, ranged.cursor, stream=stream)
-                    batches += 1
-                    if on_batch is not None:
-                        elapsed = time.perf_counter() - started
-                        on_batch(IngestProgress(batches, posts_read, records_read, quarantined, elapsed))
-                continue
-            for batch in connector.read(part, start=part_start, batch_size=batch_size):
-                posts_read += len(batch.posts)
-                records_read += len(batch)
-                stored = resolver.resolve(batch) if resolver is not None else batch
-                quarantined += len(stored.quarantined)
-                counts += writer.upsert(stored, stream=stream)
+                read = _read_in_ranges(connector, source, part, part_start, batch_size, workers, resolver)
+            else:
+                read = _read_in_order(connector, part, part_start, batch_size, resolver)
+            for item in read:
+                posts_read += item.posts
+                records_read += item.records
+                quarantined += item.quarantined
+                counts += writer.upsert_tables(item.tables, item.cursor, stream=stream)
                 batches += 1
                 if on_batch is not None:
                     elapsed = time.perf_counter() - started

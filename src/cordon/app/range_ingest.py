@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import duckdb
 import pyarrow as pa
 
 from cordon.app.bulk_gc import bulk_gc
@@ -25,6 +26,7 @@ from cordon.app.media_resolution import MediaRequest, media_requests
 from cordon.app.processes import ordered_map
 from cordon.connectors import lines
 from cordon.connectors.base import RangeReader
+from cordon.connectors.generations import Generations
 from cordon.corpus import batch_tables
 from cordon.model import Cursor, Platform, Quarantined
 
@@ -106,6 +108,40 @@ def read_ranges(
                 yield _from_line(b, base, str(file))
             base += result.newlines
             bar.update(result.stop)
+
+
+class RepeatFilter:
+    """Drops the rows of a table that this run already sent to the store in the same form (ranges start with
+    empty reader state, so every range sends each author it embeds). Per key, a 64-bit digest of the whole
+    row last sent is kept (DuckDB's `hash` over every column), in two generations of `remember` keys: a row
+    is dropped only when its digest equals the one last sent for its key, so the store still gets every
+    change, in file order. On the 10M-post world, accounts were ~4M rows for 840k accounts without it."""
+
+    def __init__(self, key: str = "id", remember: int = 200_000) -> None:
+        self._key = key
+        self._sent: Generations[str, int] = Generations(remember)
+        self._con = duckdb.connect()
+
+    def close(self) -> None:
+        self._con.close()
+
+    def new_or_changed(self, table: pa.Table) -> pa.Table:
+        if table.num_rows == 0:
+            return table
+        columns = ", ".join('"' + c.replace('"', '""') + '"' for c in table.column_names)
+        self._con.register("rows_in", table)
+        try:
+            digests = self._con.execute(f"SELECT hash({columns}) AS h FROM rows_in").fetchnumpy()["h"]
+        finally:
+            self._con.unregister("rows_in")
+        keep: list[int] = []
+        get, put = self._sent.get, self._sent.put
+        keys = table.column(self._key).to_pylist()
+        for i, (key, digest) in enumerate(zip(keys, digests.tolist(), strict=True)):
+            if get(key) != digest:
+                keep.append(i)
+                put(key, digest)
+        return table if len(keep) == table.num_rows else table.take(pa.array(keep, pa.int64()))
 
 
 def _from_line(batch: RangeBatch, base: int, source: str) -> RangeBatch:

@@ -7,10 +7,10 @@ from bisect import bisect_right
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from itertools import accumulate
-from typing import Generic, TypeVar
 
 import msgspec
 
+from cordon.connectors.generations import Generations
 from cordon.connectors.html_text import html_texts, html_to_text
 from cordon.connectors.mastodon.schema import (
     AccountS,
@@ -42,8 +42,6 @@ from cordon.model import (
 )
 
 M = Platform.MASTODON
-K = TypeVar("K")
-V = TypeVar("V")
 _KINDS = {
     "image": MediaKind.IMAGE,
     "video": MediaKind.VIDEO,
@@ -128,38 +126,17 @@ def admin_account(a: AdminAccountS) -> Account:
     return account(a.account)
 
 
-class _Generations(Generic[K, V]):
-    """A bounded cache in two generations of `limit` entries: when the current one is full it becomes the old
-    one, and a hit in the old one is carried over, so entries in steady use stay however many others pass.
-    `current` keeps its identity (a caller may hold it for a fast first look)."""
-
-    def __init__(self, limit: int) -> None:
-        self.current: dict[K, V] = {}
-        self._old: dict[K, V] = {}
-        self._limit = limit
-
-    def get(self, key: K) -> V | None:
-        hit = self.current.get(key)
-        return self._old.get(key) if hit is None else hit
-
-    def put(self, key: K, value: V) -> None:
-        if len(self.current) >= self._limit:
-            self._old = dict(self.current)
-            self.current.clear()
-        self.current[key] = value
-
-
 class _AccountCache:
     """Statuses embed their author: the same account comes again and again. Decode and map each distinct
     embedded form once: by its raw JSON, then (a form seen under another spelling) by its decoded value
-    (msgspec compares Structs field by field, in C). Both caches keep two generations (`_Generations`): a
+    (msgspec compares Structs field by field, in C). Both caches keep two generations (`Generations`): a
     single dict emptied when full made a world of 840k accounts map every author anew (HTML of bio and
     fields to text)."""
 
     def __init__(self, limit: int = 50_000) -> None:
-        self._raw: _Generations[bytes, Account] = _Generations(limit)
+        self._raw: Generations[bytes, Account] = Generations(limit)
         self.by_raw = self._raw.current  # raw JSON -> Account (read by the status columns, too)
-        self._seen: _Generations[str, tuple[AccountS, Account]] = _Generations(limit)
+        self._seen: Generations[str, tuple[AccountS, Account]] = Generations(limit)
 
     def __call__(self, raw: msgspec.Raw, path: str) -> Account:
         """The Account of an embedded account's raw JSON; `path` names it in a decode error."""
