@@ -30,7 +30,12 @@ from cordon.connectors.generations import Generations
 from cordon.corpus import batch_tables
 from cordon.model import Cursor, Platform, Quarantined
 
-CHUNK_BYTES = 48 << 20  # one range: ~40k Mastodon statuses of a simulated world
+# a range is at most CHUNK_BYTES (~120k statuses of a simulated world: each range starts with cold reader caches,
+# and 128 MB ranges took 25 s of workers' CPU for 1M statuses where 48 MB ones took 30 s), and at least a
+# quarter of a worker's share of the file, so that the last ranges do not leave a core idle; files of less
+# than SPLIT_BYTES are read in order
+CHUNK_BYTES = 128 << 20
+SPLIT_BYTES = 96 << 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +87,7 @@ def worth_splitting(connector: object, source: Path, file: Path, workers: int) -
         workers > 1
         and isinstance(connector, RangeReader)
         and connector.range_readable(source, file)
-        and file.stat().st_size > 2 * CHUNK_BYTES
+        and file.stat().st_size > min(SPLIT_BYTES, 2 * CHUNK_BYTES)
     )
 
 
@@ -100,7 +105,8 @@ def read_ranges(
     """The batches of `file` from `start` on, read by `workers` processes a range at a time, in file order,
     with line numbers counted from the start of the file. At most `workers + 1` ranges are in flight."""
     offset, base = (start.offset, start.line) if start is not None else (0, 0)
-    spans = lines.line_ranges(file, offset, chunk_bytes or CHUNK_BYTES)
+    share = (file.stat().st_size - offset) // (4 * workers)
+    spans = lines.line_ranges(file, offset, chunk_bytes or max(1, min(CHUNK_BYTES, share)))
     read = functools.partial(read_range, connector, source, file, batch_size=batch_size)
     with lines.byte_progress(file, progress, offset) as bar:
         for result in ordered_map(read, spans, workers=workers):
