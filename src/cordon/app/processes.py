@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -25,6 +27,18 @@ def available_cpus() -> int:
     return len(os.sched_getaffinity(0))
 
 
+def _exit_with(parent: int) -> None:
+    """Worker initializer: end this worker when the process that started it is gone (a killed ingest would
+    otherwise leave its idle workers behind: each holds the call queue's pipe open itself)."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="cordon-parent-watch", daemon=True).start()
+
+
 def ordered_map(fn: Callable[[T], R], items: Iterable[T], *, workers: int) -> Iterator[R]:
     """`fn(item)` for each of `items`, computed in `workers` spawned processes, yielded in the items' order.
 
@@ -34,7 +48,9 @@ def ordered_map(fn: Callable[[T], R], items: Iterable[T], *, workers: int) -> It
     """
     todo = iter(items)
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(workers, mp_context=context) as pool:
+    with ProcessPoolExecutor(
+        workers, mp_context=context, initializer=_exit_with, initargs=(os.getpid(),)
+    ) as pool:
         pending: deque[Future[R]] = deque()
 
         def submit() -> bool:
