@@ -154,21 +154,26 @@ def _child(role: str, data: Path, out: Path, window: int, cap_s: float | None) -
 
 
 def _same_edges(cordon_edges: Path, toolkit_db: Path) -> tuple[bool, int, int]:
+    """Compare the two edge sets in DuckDB; the toolkit's SQLite rows are streamed in in batches (89M edges
+    at 10M posts: a Python list of them took 23 GB and the machine killed this benchmark)."""
     con = duckdb.connect()
     con.execute(f"CREATE TABLE c AS SELECT * FROM read_parquet('{cordon_edges}')")
+    con.execute("CREATE TABLE tk (user_1 VARCHAR, user_2 VARCHAR, weight BIGINT)")
+    n_t = 0
     with sqlite3.connect(toolkit_db) as lite:
-        rows = lite.execute(
-            "SELECT user_1, user_2, weight FROM co_link_network WHERE user_1 != user_2"
-        ).fetchall()
-    con.register(
-        "tk", pa.table({k: [r[i] for r in rows] for i, k in enumerate(("user_1", "user_2", "weight"))})
-    )
+        cur = lite.execute("SELECT user_1, user_2, weight FROM co_link_network WHERE user_1 != user_2")
+        while rows := cur.fetchmany(1_000_000):
+            n_t += len(rows)
+            batch = pa.table({k: [r[i] for r in rows] for i, k in enumerate(("user_1", "user_2", "weight"))})
+            con.register("tk_batch", batch)
+            con.execute("INSERT INTO tk SELECT * FROM tk_batch")
+            con.unregister("tk_batch")
     diff = con.execute(
         "SELECT (SELECT count(*) FROM (SELECT * FROM c EXCEPT SELECT * FROM tk)) "
         "+ (SELECT count(*) FROM (SELECT * FROM tk EXCEPT SELECT * FROM c))"
     ).fetchall()[0][0]
     n_c = con.execute("SELECT count(*) FROM c").fetchall()[0][0]
-    return diff == 0, int(n_c), len(rows)
+    return diff == 0, int(n_c), n_t
 
 
 def main() -> None:
@@ -209,6 +214,7 @@ def main() -> None:
                 got = _child("cordon", data, Path(tmp) / f"cordon_{n}.parquet", args.window, None)
                 assert got is not None
                 runs["cordon"].append(got)
+                console.print(f"{n:,} posts, cordon run {i + 1}: {json.dumps(got)}")
             tk_done = False
             if n <= args.toolkit_max:
                 for i in range(args.repeat):
@@ -218,6 +224,7 @@ def main() -> None:
                     if got is None:
                         break
                     runs["toolkit"].append(got)
+                    console.print(f"{n:,} posts, toolkit run {i + 1}: {json.dumps(got)}")
                     tk_done = True
             same = "-"
             if tk_done:
