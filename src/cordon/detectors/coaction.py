@@ -137,10 +137,10 @@ WITH x AS (SELECT account, post_id, key, ts, ts // $bucket AS b FROM {actions} W
 m AS (
     {arms}
 )
-SELECT u1 AS user_1, u2 AS user_2, count(DISTINCT p) AS weight
-FROM m GROUP BY ALL HAVING count(DISTINCT p) >= $min_edge_weight
-ORDER BY user_1, user_2
-"""
+SELECT u1 AS user_1, u2 AS user_2, count(*) AS weight
+FROM (SELECT DISTINCT u1, u2, p FROM m) GROUP BY ALL HAVING count(*) >= $min_edge_weight
+"""  # distinct (u1, u2, post) rows counted, rather than count(DISTINCT p); unordered: 89M edges at 10M posts in
+# 29.8 s instead of 58.5 s with count(DISTINCT) and ORDER BY
 
 _ARM = """SELECT x.account AS u1, y.account AS u2, x.post_id AS p
     FROM x JOIN x AS y ON y.key = x.key AND y.b = x.b + ({d})
@@ -159,7 +159,7 @@ def toolkit_edges(
     """Directed edges `(user_1, user_2, weight)` with coordination-network-toolkit's semantics (see module doc).
 
     `kind` "url" is the toolkit's co_link, "reblog" its co_retweet, "reply" its co_reply. `loops=False`
-    drops `user_1 == user_2`, as the toolkit's graph output does by default.
+    drops `user_1 == user_2`, as the toolkit's graph output does by default. Rows come in no set order.
     """
     w = _window_us(window_s)
     loop_sql = "" if loops else "AND x.account <> y.account"

@@ -127,8 +127,12 @@ def test_toolkit_edges_are_directed_per_post_counts() -> None:
     ]
     with duckdb.connect() as con:
         _load(con, rows)
-        edges = coaction.toolkit_edges(con, "url", 60).to_pylist()
-        loops = coaction.toolkit_edges(con, "url", 60, 2, loops=True).to_pylist()
+        edges = coaction.toolkit_edges(con, "url", 60).sort_by([("user_1", "ascending")]).to_pylist()
+        loops = (
+            coaction.toolkit_edges(con, "url", 60, 2, loops=True)
+            .sort_by([("user_2", "ascending")])
+            .to_pylist()
+        )
     assert edges == [{"user_1": "a", "user_2": "b", "weight": 2}, {"user_1": "b", "user_2": "a", "weight": 1}]
     # a's two posts pair with each other (not with themselves): a self-loop of weight 2
     assert loops == [{"user_1": "a", "user_2": "a", "weight": 2}, {"user_1": "a", "user_2": "b", "weight": 2}]
