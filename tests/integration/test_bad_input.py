@@ -354,6 +354,7 @@ def test_reading_in_ranges_stores_what_one_pass_stores(
         return original(connector, source, file, *args, **kwargs)
 
     monkeypatch.setattr(range_ingest, "CHUNK_BYTES", chunk)
+    monkeypatch.setattr(range_ingest, "SPLIT_BYTES", 0)
     monkeypatch.setattr(ingest_module, "read_ranges", spy)
     two = ingest(export, ranged, media=MediaMode.REFERENCE, batch_size=4, workers=2)
     assert export / "statuses.jsonl" in calls  # the ranged path was taken
@@ -378,6 +379,7 @@ def test_reading_in_ranges_resumes_after_an_interrupt(
     one_pass = tmp_path / "one.duckdb"
     ingest(export, one_pass, media=MediaMode.SKIP, batch_size=4, workers=1)
     monkeypatch.setattr(range_ingest, "CHUNK_BYTES", 900)
+    monkeypatch.setattr(range_ingest, "SPLIT_BYTES", 0)
     db = tmp_path / "resumed.duckdb"
     with pytest.raises(RunInterruptedError):
         ingest(export, db, media=MediaMode.SKIP, batch_size=4, workers=2, on_batch=_stop_after(6))

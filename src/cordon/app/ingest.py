@@ -216,7 +216,7 @@ def _run(
     writer = store.bulk(overlap=workers > 1)
     try:
         for (part, stream), part_start in zip(parts, starts, strict=True):
-            if isinstance(connector, RangeReader) and worth_splitting(connector, source, part, workers):
+            if worth_splitting(connector, source, part, workers):
                 read = _read_in_ranges(connector, source, part, part_start, batch_size, workers, resolver)
             else:
                 read = _read_in_order(connector, part, part_start, batch_size, resolver)

@@ -7,8 +7,9 @@ their line numbers (a worker counts from its range's start), resolves their medi
 serial read would: groups in order, each with the cursor just past its last batch, so that a run that stops
 resumes after the last stored group, and a record's last version in the file is the one stored.
 
-A range is read with fresh per-file state (an author embedded in many statuses is sent to the store once per
-range rather than once per run); the store's merge counts the repeats as unchanged.
+A range is read with fresh per-file state, so an author embedded in many statuses comes back once per range
+rather than once per run; `RepeatFilter` leaves out, in the ingesting process, the rows already sent in the
+same form.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import functools
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TypeGuard
 
 import duckdb
 import pyarrow as pa
@@ -81,13 +83,13 @@ def read_range(
     return RangeResult(tuple(out), stop, lines.count_lines(file, start, stop))
 
 
-def worth_splitting(connector: object, source: Path, file: Path, workers: int) -> bool:
+def worth_splitting(connector: object, source: Path, file: Path, workers: int) -> TypeGuard[RangeReader]:
     """True when `file` is read faster in ranges: a second core, a connector that can, a large file."""
     return (
         workers > 1
         and isinstance(connector, RangeReader)
         and connector.range_readable(source, file)
-        and file.stat().st_size > min(SPLIT_BYTES, 2 * CHUNK_BYTES)
+        and file.stat().st_size > SPLIT_BYTES
     )
 
 
@@ -100,13 +102,12 @@ def read_ranges(
     batch_size: int,
     workers: int,
     progress: bool,
-    chunk_bytes: int | None = None,
 ) -> Iterator[RangeBatch]:
     """The batches of `file` from `start` on, read by `workers` processes a range at a time, in file order,
     with line numbers counted from the start of the file. At most `workers + 1` ranges are in flight."""
     offset, base = (start.offset, start.line) if start is not None else (0, 0)
     share = (file.stat().st_size - offset) // (4 * workers)
-    spans = lines.line_ranges(file, offset, chunk_bytes or max(1, min(CHUNK_BYTES, share)))
+    spans = lines.line_ranges(file, offset, max(1, min(CHUNK_BYTES, share)))
     read = functools.partial(read_range, connector, source, file, batch_size=batch_size)
     with lines.byte_progress(file, progress, offset) as bar:
         for result in ordered_map(read, spans, workers=workers):
