@@ -6,6 +6,7 @@ some of what their audience needs to find them again (avatar, links, wallet, a h
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
@@ -210,12 +211,14 @@ def build_network_accounts(
     share_handle = rng.random(len(susp)) < 0.55
     has_links = np.array([bool(links[int(s)]) for s in susp], dtype=bool)
     old_avatars = [table.avatar[int(s)] for s in susp]
-    defaults = {f.name for f in lib.default_avatars}
-    own_avatar = np.array([bool(a) and a not in defaults for a in old_avatars], dtype=bool)
+    # an avatar is the account's own only if no other account carries it: the platform's default is carried
+    # by thousands, a wave's avatar by every bot of the wave, and neither says which account came back
+    carriers = Counter(table.avatar)
+    own_avatar = np.array([bool(a) and carriers[a] == 1 for a in old_avatars], dtype=bool)
     is_poster = np.isin(susp, new_posters)
     # every evader keeps at least one tie that says which account it was: a poster its links (what its
-    # audience follows), else its own avatar, else its handle. The platform's default avatar is no tie
-    # (thousands carry it), and neither are an amplifier's links: a bot's bio carries one of the network's
+    # audience follows), else its own avatar, else its handle. A shared avatar is no tie (see above), and
+    # neither are an amplifier's links: a bot's bio carries one of the network's
     # Telegram links, which its posts advertise everywhere; a bot that keeps nothing of its own is just
     # another new bot of a later wave, not the replacement of a particular one.
     links_tie = is_poster & has_links

@@ -99,7 +99,11 @@ def network_frame(
     )
     weight = span * rng.lognormal(0, 0.5, size=len(posters))
     n_orig = p.network_originals
-    author = posters[rng.choice(len(posters), size=n_orig, p=weight / weight.sum())]
+    # every poster with time to post posts at least once (a hacked account taken over late in a small world
+    # would otherwise be a member whose takeover nothing in the export shows); the rest by weight
+    sure = posters[span > 0][:n_orig]
+    drawn = posters[rng.choice(len(posters), size=n_orig - len(sure), p=weight / weight.sum())]
+    author = np.concatenate([sure, drawn])
     room = np.maximum(0, net.active_to[author] - net.active_from[author] - 30 * MINUTE_MS)
     ts = _daily_cycle(rng, net.active_from[author], net.active_from[author] + room)
     order = np.argsort(ts, kind="stable")

@@ -3,7 +3,7 @@ media facts, and the invariants of the truth file."""
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
@@ -222,11 +222,9 @@ def _evader_ties(world: ReadBack) -> set[frozenset[str]]:
         return {w for w in words if "." in w or len(w) > 25}
 
     t = world.truth
-    network = set(t.network_accounts)
-    # the platform's default avatars (carried by accounts outside the network) tie no one to anyone
-    background = {
-        local_file_name(a.avatar_url) for i, a in world.accounts.items() if a.avatar_url and i not in network
-    }
+    # an avatar ties the two only if no one else wears it: the platform's default (thousands of accounts) and
+    # a wave's shared avatar (every bot of the wave) do not say which account came back
+    carriers = Counter(local_file_name(a.avatar_url) for a in world.accounts.values() if a.avatar_url)
     kinds = set()
     for e in t.evasions:
         new, old = world.accounts[e.new], world.accounts[e.replaces]
@@ -234,7 +232,7 @@ def _evader_ties(world: ReadBack) -> set[frozenset[str]]:
         shared = {
             "avatar": bool(new.avatar_url)
             and local_file_name(new.avatar_url) == local_file_name(old.avatar_url)
-            and local_file_name(new.avatar_url) not in background,
+            and carriers[local_file_name(new.avatar_url)] == 2,
             # a bot's links are the network's, which its posts advertise everywhere: only a poster's count
             "links": t.network_roles.get(e.replaces) != "amplifier" and bool(links(new) & links(old)),
             "handle": new.handle.startswith(old.handle),
@@ -249,8 +247,8 @@ def test_every_evader_shares_something_with_the_account_it_replaces(world: ReadB
 
 
 def test_evaders_tie_by_what_names_them_even_when_many_come_back(tmp_path: Path) -> None:
-    """A world where a third of the network are evaders: a bot whose wave wears the default avatar, or that
-    shares only the network's Telegram link, still comes back with its own avatar or its handle."""
+    """A world where a third of the network are evaders: a bot whose wave wears the default avatar or a shared
+    one, or that shares only the network's Telegram link, still comes back with its own avatar or its handle."""
     out = tmp_path / "evaders"
     simulate(out, replace(derive_params(seed=5, posts=POSTS), evader_share=0.35), progress=False)
     world = _read(out)
