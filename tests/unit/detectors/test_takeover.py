@@ -45,5 +45,28 @@ def test_hacked_account_found_and_consistent_linker_not() -> None:
     assert [t.account_id for t in found] == [hacked.id]
     t = found[0]
     assert t.changed_at == after[0].created_at and t.posts_before == 8 and t.posts_after == 4
+    assert t.marked_after == 4
     assert t.tag_overlap == 0.0 and t.age_days >= 800
     assert scoped == ()
+
+
+def test_one_invite_among_ordinary_posts_is_not_a_takeover() -> None:
+    """An old account that shares an invite once, in a new hashtag, and then goes on posting as before: most
+    of its posts from the change on carry no marker, so it was not put to network use."""
+    once = make_account(created_at=EPOCH - timedelta(days=800))
+    before = [make_post(account_id=once.id, hashtags=(f"daily{i}",), created_at=EPOCH - timedelta(days=60 - 5 * i))
+              for i in range(8)]  # fmt: skip
+    after = [make_post(account_id=once.id, hashtags=(f"later{i}",), created_at=EPOCH + timedelta(days=1, hours=i))
+             for i in range(5)]  # fmt: skip
+    with DuckDBCorpus(":memory:") as store:
+        store.upsert(RecordBatch("t", accounts=(once,), posts=(*before, *after)))
+        store.upsert_signals(
+            "post_entities",
+            pa.table({
+                "platform": ["mastodon"], "post_id": [after[0].id], "account_id": [once.id],
+                "kind": ["discord"], "value": ["discord:synthetic"], "raw": [""],
+            }),
+        )  # fmt: skip
+        assert takeover.find_takeovers(store.connection, M) == ()
+        loose = takeover.TakeoverConfig(min_marked_share=0.2)
+        assert [t.account_id for t in takeover.find_takeovers(store.connection, M, config=loose)] == [once.id]
