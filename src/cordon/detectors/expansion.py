@@ -222,8 +222,10 @@ def _corroborated(
 
     Replying to, reblogging or mentioning a network account once or twice is what its audience does too (fans
     of a hacked account reply to its old posts), so such interactions help the walk rank accounts but do not
-    bring one in on their own: a member needs a co-action, shared-entity, shared-media or evasion tie, or a
-    repeated interaction (a swarm bot replying to post after post), to a seed or to a member that has one.
+    bring one in on their own: a member needs a co-action tie over two keys or more (two accounts posting the
+    same popular domain or hashtag within a minute once is chance), a shared-entity, shared-media or evasion
+    tie, or a repeated interaction (a swarm bot replying to post after post), to a seed or to a member that
+    has one.
     Grown from the seeds outwards, so two outsiders cannot vouch for each other."""
     accepted = set(seeds)
     frontier = list(seeds)
@@ -234,6 +236,8 @@ def _corroborated(
                 config.min_interaction_weight if tie.layer in _INTERACTION_LAYERS else config.min_edge_weight
             )
             if tie.weight < floor:  # a meme shared by fifteen accounts vouches for no one
+                continue
+            if tie.layer.startswith("co-") and len(tie.pivots) < 2:  # one coincidence is not a pattern
                 continue
             other = tie.b if tie.a == name else tie.a
             if other in candidates and other not in accepted:

@@ -98,3 +98,29 @@ def test_a_members_ties_are_the_strongest_in_a_full_order() -> None:
             ("mention:3", "reply:3"),
             ("reply:9",),
         ]
+
+
+def test_a_co_action_over_one_key_does_not_corroborate_but_two_keys_do() -> None:
+    seeds = ["s1", "s2"]
+    bots = [f"b{i}" for i in range(4)]
+    rows: list[tuple[str, str, str, float, list[str]]] = [
+        (b, s, "interaction", 2.5, [f"reply:{b}{s}"]) for b in bots for s in seeds
+    ]
+    # two accounts that each posted alongside both seeds: one on a single popular domain, one on two keys
+    rows += [("once", s, "co-domain", 3.0, ["example.org"]) for s in seeds]
+    rows += [("twice", s, "co-url", 3.0, ["https://a.example/1", "https://a.example/2"]) for s in seeds]
+    table = pa.table(
+        {
+            "a": [min(r[0], r[1]) for r in rows],
+            "b": [max(r[0], r[1]) for r in rows],
+            "layer": [r[2] for r in rows],
+            "weight": [r[3] for r in rows],
+            "pivots": [r[4] for r in rows],
+        },
+        schema=expansion.TIE_SCHEMA,
+    )
+    # "once" and "twice" have the same weights in the same places, so the walk ranks them alike: only the
+    # number of keys behind the tie tells them apart
+    names = {m.account_id for m in expansion.expand(table, seeds)}
+    assert names >= set(seeds) | set(bots) | {"twice"}
+    assert "once" not in names
