@@ -9,6 +9,7 @@ from datetime import timedelta
 
 import duckdb
 import pyarrow as pa
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from tests.factories import EPOCH, make_post
@@ -171,3 +172,31 @@ def test_detect_reports_coordinated_pairs_with_pivots() -> None:
         assert "https://promo1.example/x" in f.evidence[0].detail
         assert f.score == f.evidence[0].weight
     assert len({f.id for f in findings}) == 3
+
+
+def test_toolkit_edges_count_distinct_posts_when_a_pair_meets_many_times() -> None:
+    """Three posts of a meet two of b's, on two links: (a, b) has twelve rows over three posts of a, (b, a)
+    twelve over b's two. The weights are distinct posts, as in the toolkit, whatever the number of rows."""
+    rows: list[Action] = [
+        *(("a", f"pa{i}", "url", k, 10 * i) for i in range(3) for k in ("k1", "k2")),
+        *(("b", f"pb{i}", "url", k, 5 + 10 * i) for i in range(2) for k in ("k1", "k2")),
+        ("c", "pc", "url", "k1", 1_000),  # out of everyone's window
+    ]
+    with duckdb.connect() as con:
+        _load(con, rows)
+        edges = coaction.toolkit_edges(con, "url", 60).to_pylist()
+        strong = coaction.toolkit_edges(con, "url", 60, 3).to_pylist()
+        loops = coaction.toolkit_edges(con, "url", 60, loops=True).to_pylist()
+    assert sorted(edges, key=lambda e: e["user_1"]) == [
+        {"user_1": "a", "user_2": "b", "weight": 3},
+        {"user_1": "b", "user_2": "a", "weight": 2},
+    ]
+    assert strong == [{"user_1": "a", "user_2": "b", "weight": 3}]
+    # each of a's posts meets another of a's posts, on both links: a self-loop over a's three posts
+    assert {"user_1": "a", "user_2": "a", "weight": 3} in loops
+    assert {"user_1": "b", "user_2": "b", "weight": 2} in loops
+
+
+def test_config_refuses_fewer_than_two_pivots() -> None:
+    with pytest.raises(ValueError, match="n_pivots"):
+        coaction.CoactionConfig(n_pivots=1)
