@@ -99,11 +99,12 @@ WHERE {where}
 
 _URLS_FROM_POSTS = """
 SELECT platform, account_id, id, u AS key, ts FROM (
-    SELECT platform, account_id, id, ts, unnest(list_distinct(list_concat(
-        coalesce(urls, []), CASE WHEN coalesce(card_url, '') = '' THEN [] ELSE [card_url] END))) AS u
-    FROM _act_posts WHERE reblog_of_post_id IS NULL)
+    SELECT platform, account_id, id, ts,
+           unnest(CASE WHEN coalesce(card_url, '') = '' THEN urls ELSE list_append(coalesce(urls, []), card_url) END) AS u
+    FROM _act_posts
+    WHERE reblog_of_post_id IS NULL AND (len(urls) > 0 OR coalesce(card_url, '') <> ''))
 WHERE coalesce(u, '') <> ''
-"""
+"""  # a URL twice in one post (or as its card too) is one action: insert() keeps distinct rows
 
 _URLS_FROM_ENTITIES = """
 SELECT p.platform, p.account_id, p.id, e.value AS key, p.ts

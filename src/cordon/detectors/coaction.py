@@ -139,57 +139,105 @@ def coaction_pairs(
     return scalar(con, f"SELECT count(*) FROM {out}")
 
 
-# Toolkit mode works on integers: accounts, posts and keys are numbered once, each pair of actions within the
-# window is found once (same bucket with x.post < y.post, or the next bucket) and gives both directed rows
-# (u1, u2, post of u1) with u1, u2 packed in one BIGINT; the weight of (u1, u2) is the number of distinct posts
-# among its rows. One aggregation gives it exactly for every edge with at most two rows, or whose rows all
-# name one post (count, min, max); the few others are counted again exactly on their accounts' actions only.
+# Toolkit mode works on integers, in NumPy: accounts and keys are numbered once and the key's actions sorted
+# by time; every pair of actions on one key within the window is found by one searchsorted over the sorted
+# times (the keys laid out one after another on one time line, each more than a window past the last, so a
+# window never reaches into the next key) and given as the packed account pair lo << 32 | hi. The pairs are
+# sorted once: an account pair met by one pair of actions has weight 1 both ways, which is nearly all of them;
+# only the few met more than once are looked up again and counted exactly (distinct posts on each side).
 _TK_ACCOUNTS = """
 CREATE OR REPLACE TEMP TABLE _tk_acc AS
-SELECT account, (row_number() OVER () - 1)::INTEGER AS ai FROM (SELECT DISTINCT account FROM {actions} WHERE kind = $kind)
+SELECT account, (row_number() OVER () - 1)::INTEGER AS ai
+FROM (SELECT DISTINCT account FROM {actions} WHERE kind = $kind)
 """
-_TK_NUMBER = """
-CREATE OR REPLACE TEMP TABLE _tk_x AS
-WITH x AS (SELECT account, post_id, key, ts FROM {actions} WHERE kind = $kind)
-SELECT a.ai, p.pi, k.ki, x.ts, x.ts // $bucket AS b
-FROM x JOIN _tk_acc a USING (account)
-JOIN (SELECT post_id, (row_number() OVER ())::INTEGER AS pi FROM (SELECT DISTINCT post_id FROM x)) p USING (post_id)
-JOIN (SELECT key, (row_number() OVER ())::INTEGER AS ki FROM (SELECT DISTINCT key FROM x)) k USING (key)
+_TK_SORTED = """
+SELECT a.ai, k.ki, x.ts, x.post_id
+FROM {actions} x JOIN _tk_acc a USING (account)
+JOIN (SELECT key, (row_number() OVER ())::INTEGER AS ki FROM (SELECT DISTINCT key FROM {actions} WHERE kind = $kind)) k
+  USING (key)
+WHERE x.kind = $kind
+ORDER BY k.ki, x.ts
 """
-
-_TK_ROWS = """
-WITH m AS (
-    SELECT unnest([(x.ai::BIGINT << 32) | y.ai, (y.ai::BIGINT << 32) | x.ai]) AS uu, unnest([x.pi, y.pi]) AS p
-    FROM {x} x JOIN {x} AS y ON y.ki = x.ki AND y.b = x.b
-    WHERE x.pi < y.pi AND abs(x.ts - y.ts) <= $w {loops}
-    UNION ALL
-    SELECT unnest([(x.ai::BIGINT << 32) | y.ai, (y.ai::BIGINT << 32) | x.ai]), unnest([x.pi, y.pi])
-    FROM {x} x JOIN {x} AS y ON y.ki = x.ki AND y.b = x.b + 1
-    WHERE abs(x.ts - y.ts) <= $w {loops}
-)
-"""
-
-_TK_EDGES = """
-SELECT (uu >> 32)::INTEGER AS u1, (uu & 4294967295)::INTEGER AS u2,
-       (CASE WHEN n = 1 OR lo = hi THEN 1 WHEN n = 2 THEN 2 END)::BIGINT AS weight
-FROM (SELECT uu, count(*) AS n, min(p) AS lo, max(p) AS hi FROM m GROUP BY uu)
-"""  # weight NULL: three rows or more over two posts or more, counted again by _TK_EXACT
-
-_TK_EXACT = """
-SELECT u.i, count(DISTINCT m.p) AS weight FROM m JOIN _tk_open u ON m.uu = (u.u1::BIGINT << 32) | u.u2
-GROUP BY u.i
-"""
-
-_TK_OPEN_ACTIONS = """
-CREATE OR REPLACE TEMP TABLE _tk_xo AS
-SELECT * FROM _tk_x WHERE ai IN (SELECT u1 FROM _tk_open UNION SELECT u2 FROM _tk_open)
-"""
+_TK_MET_AGAIN = "SELECT uu, i, j FROM _tk_pairs SEMI JOIN _tk_again USING (uu)"
+_LINE_LIMIT = 2.0**61  # a time line longer than this is cut into pieces so that it stays within int64
 
 
 def _arrow(rel: duckdb.DuckDBPyRelation | None) -> pa.Table:
     if rel is None:  # pragma: no cover - a SELECT always gives a relation
         raise RuntimeError("toolkit_edges query returned no relation")
     return rel.to_arrow_table()
+
+
+def _window_pairs(ts: np.ndarray, first: np.ndarray, w: int) -> tuple[np.ndarray, np.ndarray]:
+    """Every pair of rows `(i, j)`, i < j, of one key with `ts[j] - ts[i] <= w`; rows sorted by key, then ts;
+    `first` marks the first row of each key."""
+    n = len(ts)
+    starts = np.flatnonzero(first)
+    lengths = np.diff(np.append(starts, n))
+    extent = ts[starts + lengths - 1] - ts[starts] + (w + 1)  # a key's span on the line, and a window's gap
+    piece = (np.cumsum(extent.astype(np.float64)) // _LINE_LIMIT).astype(np.int64)
+    end = np.empty(n, dtype=np.int64)
+    for p in np.unique(piece):  # one piece, unless the keys together span more than 2**61 microseconds
+        keys = np.flatnonzero(piece == p)
+        lo, hi = starts[keys[0]], starts[keys[-1]] + lengths[keys[-1]]
+        offset = np.cumsum(extent[keys]) - extent[keys]
+        line = ts[lo:hi] - np.repeat(ts[starts[keys]] - offset, lengths[keys])
+        end[lo:hi] = lo + np.searchsorted(line, line + w, side="right")
+    count = end - np.arange(n) - 1
+    i = np.repeat(np.arange(n), count)
+    first_pair = np.cumsum(count) - count
+    j = np.arange(len(i)) - np.repeat(first_pair - np.arange(n) - 1, count)
+    return i, j
+
+
+def _distinct_per_group(groups: np.ndarray, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The sorted distinct `groups` and, for each, how many distinct `codes` its rows carry."""
+    order = np.lexsort((codes, groups))
+    g, c = groups[order], codes[order]
+    new = np.ones(len(g), dtype=bool)
+    new[1:] = (g[1:] != g[:-1]) | (c[1:] != c[:-1])
+    g = g[new]
+    head = np.ones(len(g), dtype=bool)
+    head[1:] = g[1:] != g[:-1]
+    at = np.flatnonzero(head)
+    return g[at], np.diff(np.append(at, len(g)))
+
+
+def _met_again(
+    con: duckdb.DuckDBPyConnection,
+    uu: np.ndarray,
+    i: np.ndarray,
+    j: np.ndarray,
+    again: np.ndarray,
+    ai: np.ndarray,
+    post_id: pa.ChunkedArray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Directed edges `(u1, u2, weight)` of the account pairs in `again`, weight counted exactly: the number
+    of distinct posts of u1 among the action pairs `(i, j)` that met them (a loop: of both sides)."""
+    if not len(again):
+        empty = np.empty(0, dtype=np.int32)
+        return empty, empty, np.empty(0, dtype=np.int64)
+    con.register("_tk_pairs", pa.table({"uu": uu, "i": i, "j": j}))
+    con.register("_tk_again", pa.table({"uu": again}))
+    rows = _arrow(con.sql(_TK_MET_AGAIN))
+    con.unregister("_tk_pairs")
+    con.unregister("_tk_again")
+    mu, mi, mj = (rows.column(c).to_numpy() for c in ("uu", "i", "j"))
+    lo_first = ai[mi] <= ai[mj]
+    side_lo, side_hi = np.where(lo_first, mi, mj), np.where(lo_first, mj, mi)
+    posts = post_id.take(pa.array(np.concatenate([side_lo, side_hi]))).combine_chunks()
+    codes = pc.dictionary_encode(posts).indices.to_numpy()
+    pairs, w_lo = _distinct_per_group(mu, codes[: len(mu)])
+    _, w_hi = _distinct_per_group(mu, codes[len(mu) :])
+    lo, hi = (pairs >> 32).astype(np.int32), (pairs & 0xFFFFFFFF).astype(np.int32)
+    loop = lo == hi
+    if loop.any():  # one account on both sides: its distinct posts over both
+        w_lo = np.where(loop, _distinct_per_group(np.concatenate([mu, mu]), codes)[1], w_lo)
+    return (
+        np.concatenate([lo, hi[~loop]]),
+        np.concatenate([hi, lo[~loop]]),
+        np.concatenate([w_lo, w_hi[~loop]]).astype(np.int64),
+    )
 
 
 def toolkit_edges(
@@ -204,29 +252,57 @@ def toolkit_edges(
     """Directed edges `(user_1, user_2, weight)` with coordination-network-toolkit's semantics (see module doc).
 
     `kind` "url" is the toolkit's co_link, "reblog" its co_retweet, "reply" its co_reply. `loops=False`
-    drops `user_1 == user_2`, as the toolkit's graph output does by default. Rows come in no set order.
+    drops `user_1 == user_2`, as the toolkit's graph output does by default. Rows come in no set order;
+    `user_1` and `user_2` are dictionary-encoded over the account names.
     """
     w = _window_us(window_s)
-    loop_sql = "" if loops else "AND x.ai <> y.ai"
     con.execute(_TK_ACCOUNTS.format(actions=actions), {"kind": kind})
-    con.execute(_TK_NUMBER.format(actions=actions), {"kind": kind, "bucket": max(w, 1)})
     names = _arrow(con.sql("SELECT account FROM _tk_acc ORDER BY ai")).column(0).combine_chunks()
-    edges = _arrow(con.sql(_TK_ROWS.format(x="_tk_x", loops=loop_sql) + _TK_EDGES, params={"w": w}))
-    weight = edges.column("weight").combine_chunks()
-    open_rows = np.flatnonzero(weight.is_null().to_numpy(zero_copy_only=False))
-    if len(open_rows):
-        u1, u2 = (edges.column(c).take(pa.array(open_rows)) for c in ("u1", "u2"))
-        con.register("_tk_open", pa.table({"i": open_rows, "u1": u1, "u2": u2}))
-        con.execute(_TK_OPEN_ACTIONS)
-        exact = _arrow(con.sql(_TK_ROWS.format(x="_tk_xo", loops=loop_sql) + _TK_EXACT, params={"w": w}))
-        con.unregister("_tk_open")
-        filled = weight.fill_null(0).to_numpy().copy()
-        filled[exact.column("i").to_numpy()] = exact.column("weight").to_numpy()
-        weight = pa.array(filled)
-    for table in ("_tk_xo", "_tk_x", "_tk_acc"):
-        con.execute(f"DROP TABLE IF EXISTS {table}")
+    rows = _arrow(con.sql(_TK_SORTED.format(actions=actions), params={"kind": kind}))
+    con.execute("DROP TABLE _tk_acc")
+    ai = rows.column("ai").to_numpy()
+    ki = rows.column("ki").to_numpy()
+    first = np.ones(len(ki), dtype=bool)
+    np.not_equal(ki[1:], ki[:-1], out=first[1:])
+    i, j = _window_pairs(rows.column("ts").to_numpy(), first, w)
+    a, b = ai[i], ai[j]
+    uu = np.minimum(a, b).astype(np.int64)
+    uu <<= 32
+    uu |= np.maximum(a, b)
+    if not loops:
+        uu[a == b] = -1  # sorts first and is cut off below
+    del a, b
+    met = np.sort(uu)
+    met = met[np.searchsorted(met, 0) :]
+    n = len(met)
+    new = np.ones(n + 1, dtype=bool)
+    np.not_equal(met[1:], met[:-1], out=new[1:n])
+    once = met[new[:-1] & new[1:]]  # pairs met by one pair of actions
+    again = met[:-1][~new[1:n] & new[:-2]]  # pairs met more than once, one entry each
+    del met, new
+    if loops:  # a loop is one account's two posts: weight 2, never 1
+        loop = (once >> 32) == (once & 0xFFFFFFFF)
+        again = np.union1d(again, once[loop])
+        once = once[~loop]
+    # the pairs met more than once: their rows again, and the distinct posts on each side
+    tail_1, tail_2, tail_w = _met_again(con, uu, i, j, again, ai, rows.column("post_id"))
+    del uu, i, j
+    k = len(once)
+    u1 = np.empty(2 * k + len(tail_1), dtype=np.int32)
+    u2 = np.empty_like(u1)
+    np.right_shift(once, 32, out=u1[:k], casting="unsafe")
+    np.bitwise_and(once, 0xFFFFFFFF, out=u1[k : 2 * k], casting="unsafe")
+    del once
+    u2[:k], u2[k : 2 * k] = u1[k : 2 * k], u1[:k]
+    u1[2 * k :], u2[2 * k :] = tail_1, tail_2
+    weight = np.ones(len(u1), dtype=np.int64)
+    weight[2 * k :] = tail_w
     out = pa.table(
-        {"user_1": names.take(edges.column("u1")), "user_2": names.take(edges.column("u2")), "weight": weight}
+        {
+            "user_1": pa.DictionaryArray.from_arrays(pa.array(u1), names),
+            "user_2": pa.DictionaryArray.from_arrays(pa.array(u2), names),
+            "weight": pa.array(weight),
+        }
     )
     return (
         out if min_edge_weight <= 1 else out.filter(pc.greater_equal(out.column("weight"), min_edge_weight))

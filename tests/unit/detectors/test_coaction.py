@@ -8,6 +8,7 @@ from collections import defaultdict
 from datetime import timedelta
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 import pytest
 from hypothesis import given, settings
@@ -128,11 +129,9 @@ def test_toolkit_edges_are_directed_per_post_counts() -> None:
     ]
     with duckdb.connect() as con:
         _load(con, rows)
-        edges = coaction.toolkit_edges(con, "url", 60).sort_by([("user_1", "ascending")]).to_pylist()
-        loops = (
-            coaction.toolkit_edges(con, "url", 60, 2, loops=True)
-            .sort_by([("user_2", "ascending")])
-            .to_pylist()
+        edges = sorted(coaction.toolkit_edges(con, "url", 60).to_pylist(), key=lambda e: e["user_1"])
+        loops = sorted(
+            coaction.toolkit_edges(con, "url", 60, 2, loops=True).to_pylist(), key=lambda e: e["user_2"]
         )
     assert edges == [{"user_1": "a", "user_2": "b", "weight": 2}, {"user_1": "b", "user_2": "a", "weight": 1}]
     # a's two posts pair with each other (not with themselves): a self-loop of weight 2
@@ -200,3 +199,33 @@ def test_toolkit_edges_count_distinct_posts_when_a_pair_meets_many_times() -> No
 def test_config_refuses_fewer_than_two_pivots() -> None:
     with pytest.raises(ValueError, match="n_pivots"):
         coaction.CoactionConfig(n_pivots=1)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(0, 3), st.integers(0, 400)), max_size=40),
+    st.integers(0, 120),
+    st.sampled_from([2.0**61, 150.0]),
+)
+def test_window_pairs_equal_every_pair_within_the_window(
+    actions_: list[tuple[int, int]], window: int, line_limit: float
+) -> None:
+    # a line limit of 150 cuts the keys' time line into several pieces: the answer must not change
+    rows = sorted(actions_)
+    keys = np.array([k for k, _ in rows], dtype=np.int64)
+    ts = np.array([t for _, t in rows], dtype=np.int64)
+    first = np.ones(len(rows), dtype=bool)
+    first[1:] = keys[1:] != keys[:-1]
+    original = coaction._LINE_LIMIT
+    coaction._LINE_LIMIT = line_limit
+    try:
+        i, j = coaction._window_pairs(ts, first, window)
+    finally:
+        coaction._LINE_LIMIT = original
+    got = sorted(zip(i.tolist(), j.tolist(), strict=True))
+    want = [
+        (x, y)
+        for x, y in itertools.combinations(range(len(rows)), 2)
+        if keys[x] == keys[y] and abs(int(ts[x]) - int(ts[y])) <= window
+    ]
+    assert got == want

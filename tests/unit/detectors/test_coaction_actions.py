@@ -69,6 +69,10 @@ def test_every_kind_and_no_action_from_an_empty_key() -> None:
         assert _keys(con, "media") == {P1: {"sha256:" + "ab" * 32, "pdq:f0f0"}}
         assert set(_keys(con, "near_text")) == {P1}
         assert con.execute("SELECT count(*) FROM action WHERE coalesce(key, '') = ''").fetchall() == [(0,)]
+        # a URL twice in one post is one action
+        assert con.execute(
+            "SELECT count(*) FROM action WHERE kind = 'url' AND post_id = ?", [P1]
+        ).fetchall() == [(1,)]
 
 
 def test_exact_text_ignores_whitespace_only() -> None:
