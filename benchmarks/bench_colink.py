@@ -5,7 +5,8 @@ posts carry one or two links drawn Zipf-distributed from a pool (a few very hot 
 are link-less. On top, coordinated groups of 10 accounts each post a fresh link within 30 s, 20 times.
 
 Each tool runs in its own process (so peak RSS is its own) on the same Parquet file and window:
-- cordon: Parquet -> DuckDB `posts`, action table (kind url), toolkit-compatible directed co-link edges;
+- cordon: Parquet -> DuckDB `posts`, action table (kind url), toolkit-compatible directed co-link edges
+  (accounts dictionary-encoded, as `coaction.toolkit_edges` returns them; written to Parquet for the check);
   then, separately timed, cordon's own IDF-weighted pairs (hot links capped);
 - toolkit: its `preprocess_data` loader (each post's real URL list, so no '' URL: see tests/integration/
   test_qut_oracle.py) into SQLite, then `compute_co_link_network` with 2 workers; killed after a time cap.
@@ -13,7 +14,9 @@ The answer is checked: the toolkit's edges without self-loops must equal cordon'
 Figures are medians when `--repeat` > 1. Nothing is asserted: figures are printed side by side.
 
 Usage: .venv/bin/python benchmarks/bench_colink.py [--sizes 1000000 10000000] [--window 60]
-       [--toolkit-max 1000000] [--toolkit-cap-min 30]
+       [--toolkit-max 10000000] [--toolkit-cap-min 40]
+
+The toolkit takes 7-15 minutes at 10M posts here: `--toolkit-max 1000000` leaves it out there.
 """
 
 from __future__ import annotations
@@ -180,8 +183,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", type=int, nargs="+", default=[1_000_000, 10_000_000])
     ap.add_argument("--window", type=int, default=60)
-    ap.add_argument("--toolkit-max", type=int, default=1_000_000, help="run the toolkit up to this size")
-    ap.add_argument("--toolkit-cap-min", type=float, default=30.0)
+    ap.add_argument("--toolkit-max", type=int, default=10_000_000, help="run the toolkit up to this size")
+    ap.add_argument("--toolkit-cap-min", type=float, default=40.0)
     ap.add_argument("--repeat", type=int, default=1)
     ap.add_argument("--role", choices=["cordon", "toolkit"], help=argparse.SUPPRESS)
     ap.add_argument("--data", type=Path, help=argparse.SUPPRESS)
