@@ -7,18 +7,26 @@ import pyarrow as pa
 from cordon.detectors import expansion
 from cordon.model import Platform
 
+Row = tuple[str, str, str, float, list[str]]
 
-def _ties(rows: list[tuple[str, str, str, float]]) -> pa.Table:
+
+def _table(rows: list[Row]) -> pa.Table:
+    """Ties from (account, account, layer, weight, pivots) rows, each pair written a < b."""
     return pa.table(
         {
             "a": [min(r[0], r[1]) for r in rows],
             "b": [max(r[0], r[1]) for r in rows],
             "layer": [r[2] for r in rows],
             "weight": [r[3] for r in rows],
-            "pivots": [[f"{r[2]}:{i}"] for i, r in enumerate(rows)],
+            "pivots": [r[4] for r in rows],
         },
         schema=expansion.TIE_SCHEMA,
     )
+
+
+def _ties(rows: list[tuple[str, str, str, float]]) -> pa.Table:
+    """Ties with one pivot each, named after the layer and the row."""
+    return _table([(*r, [f"{r[2]}:{i}"]) for i, r in enumerate(rows)])
 
 
 def test_tight_group_around_seed_joins_and_loose_acquaintance_does_not() -> None:
@@ -75,17 +83,7 @@ def test_a_members_ties_are_the_strongest_in_a_full_order() -> None:
         ("s1", "b1", "co-media", 5.0, ["sha256:x"]),
     ]
     for order in (rows, rows[::-1]):
-        table = pa.table(
-            {
-                "a": [min(r[0], r[1]) for r in order],
-                "b": [max(r[0], r[1]) for r in order],
-                "layer": [r[2] for r in order],
-                "weight": [r[3] for r in order],
-                "pivots": [r[4] for r in order],
-            },
-            schema=expansion.TIE_SCHEMA,
-        )
-        members = {m.account_id: m for m in expansion.expand(table, seeds)}
+        members = {m.account_id: m for m in expansion.expand(_table(order), seeds)}
         assert [(t.b, t.layer, t.pivots) for t in members["b1"].ties] == [
             ("s1", "co-media", ("sha256:x",)),
             ("c0", "co-reply", ("url:0",)),
@@ -103,24 +101,12 @@ def test_a_members_ties_are_the_strongest_in_a_full_order() -> None:
 def test_a_co_action_over_one_key_does_not_corroborate_but_two_keys_do() -> None:
     seeds = ["s1", "s2"]
     bots = [f"b{i}" for i in range(4)]
-    rows: list[tuple[str, str, str, float, list[str]]] = [
-        (b, s, "interaction", 2.5, [f"reply:{b}{s}"]) for b in bots for s in seeds
-    ]
+    rows: list[Row] = [(b, s, "interaction", 2.5, [f"reply:{b}{s}"]) for b in bots for s in seeds]
     # two accounts that each posted alongside both seeds: one on a single popular domain, one on two keys
     rows += [("once", s, "co-domain", 3.0, ["example.org"]) for s in seeds]
     rows += [("twice", s, "co-url", 3.0, ["https://a.example/1", "https://a.example/2"]) for s in seeds]
-    table = pa.table(
-        {
-            "a": [min(r[0], r[1]) for r in rows],
-            "b": [max(r[0], r[1]) for r in rows],
-            "layer": [r[2] for r in rows],
-            "weight": [r[3] for r in rows],
-            "pivots": [r[4] for r in rows],
-        },
-        schema=expansion.TIE_SCHEMA,
-    )
     # "once" and "twice" have the same weights in the same places, so the walk ranks them alike: only the
     # number of keys behind the tie tells them apart
-    names = {m.account_id for m in expansion.expand(table, seeds)}
+    names = {m.account_id for m in expansion.expand(_table(rows), seeds)}
     assert names >= set(seeds) | set(bots) | {"twice"}
     assert "once" not in names
