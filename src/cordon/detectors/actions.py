@@ -60,6 +60,9 @@ class ActionConfig:
     minhash_rows: int = 4  # bands x rows permutations; P(band hit) = J^rows, P(any) = 1 - (1 - J^rows)^bands
     batch_posts: int = 200_000
     seed: int = 20240501
+    # a near-text band key of one account's posts only can pair no one: not recorded (at 1M posts, 5.8M of
+    # the 6.6M band keys); False records every key (for looking at the keys themselves)
+    near_text_shared_only: bool = True
 
     def __post_init__(self) -> None:
         unknown = set(self.kinds) - set(ALL_KINDS)
@@ -301,18 +304,33 @@ def _shingle_hashes(
     return out
 
 
+_NEAR_SHARED = """
+SEMI JOIN (SELECT platform, band, key FROM {raw} GROUP BY ALL HAVING min(account_id) <> max(account_id))
+  USING (platform, band, key)
+"""
+_NEAR_INSERT = """
+INSERT INTO {table}
+SELECT platform, account_id, id, '{kind}', 'b' || band || ':' || key, ts FROM {raw} {shared}
+"""
+
+
 def _insert_near_text(con: duckdb.DuckDBPyConnection, config: ActionConfig, table: str) -> None:
     """Near-text actions: MinHash over each text's k-word shingles, one key per LSH band.
 
     DuckDB splits the texts into words and hashes the shingles; Arrow joins the words of each shingle and
-    NumPy takes the minima, over a whole batch at a time.
+    NumPy takes the minima, over a whole batch at a time. The band keys are kept as numbers until all batches
+    are in; then those that two accounts or more share (all, without `near_text_shared_only`) become actions.
     """
     k, bands, rows = config.shingle_words, config.minhash_bands, config.minhash_rows
     n_perm = bands * rows
-    band_prefix = pa.array([f"b{b}:" for b in range(bands)], pa.string())
     # a second cursor streams the texts while this connection hashes and inserts
     words_sql = _WORDS.format(where=_where(config))
     params = {"k": k, "min_text_chars": config.min_text_chars}
+    raw = "_nd_raw"  # numeric band keys first: only those shared by two accounts or more are spelled out
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {raw} (platform VARCHAR, account_id VARCHAR, id VARCHAR, band SMALLINT, "
+        "key UBIGINT, ts BIGINT)"
+    )
     for batch in con.cursor().sql(words_sql, params=params).to_arrow_reader(config.batch_posts):
         if batch.num_rows == 0:
             continue
@@ -328,24 +346,21 @@ def _insert_near_text(con: duckdb.DuckDBPyConnection, config: ActionConfig, tabl
         set_offsets = np.concatenate(([0], np.cumsum(per_list[keep])))
         keys = band_keys(minhash_signatures(values, set_offsets, n_perm, config.seed), bands, rows)
         take = pa.array(np.repeat(keep, bands))
-        key_text = pc.binary_join_element_wise(
-            band_prefix.take(pa.array(np.tile(np.arange(bands), len(keep)))),
-            pc.cast(pa.array(keys.reshape(-1)), pa.string()),
-            "",
-        )
         found = pa.table(
             {
                 "platform": batch.column("platform").take(take),
                 "account_id": batch.column("account_id").take(take),
                 "id": batch.column("id").take(take),
-                "key": key_text,
+                "band": pa.array(np.tile(np.arange(bands, dtype=np.int16), len(keep))),
+                "key": pa.array(keys.reshape(-1)),
                 "ts": batch.column("ts").take(take),
             }
         )
         con.register("_nd_found", found)
         try:
-            con.execute(
-                f"INSERT INTO {table} SELECT platform, account_id, id, '{NEAR_TEXT}', key, ts FROM _nd_found"
-            )
+            con.execute(f"INSERT INTO {raw} SELECT * FROM _nd_found")
         finally:
             con.unregister("_nd_found")
+    shared = _NEAR_SHARED.format(raw=raw) if config.near_text_shared_only else ""
+    con.execute(_NEAR_INSERT.format(table=table, raw=raw, shared=shared, kind=NEAR_TEXT))
+    con.execute(f"DROP TABLE {raw}")

@@ -56,7 +56,7 @@ def test_every_kind_and_no_action_from_an_empty_key() -> None:
     link = MediaLink(Platform.MASTODON, ref.id, "ab" * 32, "test")
     with corpus(posts=[orig, *posts], media_links=[link]) as con:
         con.execute("INSERT INTO media_hashes VALUES (?, 'pdq', 0, 'f0f0', 100, NULL)", ["ab" * 32])
-        actions.build_actions(con)
+        actions.build_actions(con, actions.ActionConfig(near_text_shared_only=False))
         assert _keys(con, "url") == {
             P1: {"https://a.example/x?y=1"},
             P5: {"https://WWW.Card.example:8080/a"},
@@ -96,11 +96,37 @@ def test_near_duplicates_share_a_band_and_unrelated_texts_do_not() -> None:
         make_post(id=N4, text=other, hashtags=()),
     ]
     with corpus(posts=posts) as con:
-        actions.build_actions(con, actions.ActionConfig(kinds=(actions.NEAR_TEXT,)))
+        actions.build_actions(
+            con, actions.ActionConfig(kinds=(actions.NEAR_TEXT,), near_text_shared_only=False)
+        )
         keys = _keys(con, "near_text")
     assert keys[N1] == keys[N2] and len(keys[N1]) == 8
     assert keys[N1] & keys[N3]
     assert not keys[N1] & keys[N4]
+
+
+def test_near_text_keys_of_one_account_only_are_not_recorded() -> None:
+    other = "quarterly figures for the regional rail network show more passengers on weekday evening services"
+    posts = [
+        make_post(id=N1, account_id="alice", text=LONG, hashtags=()),
+        make_post(id=N2, account_id="alice", text=LONG, hashtags=()),  # the same account again: pairs no one
+        make_post(id=N3, account_id="bob", text=other, hashtags=()),
+        make_post(
+            id=N4, account_id="carol", text=other + " today", hashtags=()
+        ),  # shares some bands with bob
+    ]
+    with corpus(posts=posts) as con:
+        actions.build_actions(
+            con, actions.ActionConfig(kinds=(actions.NEAR_TEXT,), near_text_shared_only=False)
+        )
+        every = _keys(con, "near_text")
+        actions.build_actions(con, actions.ActionConfig(kinds=(actions.NEAR_TEXT,), batch_posts=1))
+        shared = _keys(con, "near_text")
+    assert every[N1] == every[N2] and len(every[N1]) == 8
+    common = every[N3] & every[N4]
+    assert common and common != every[N3]
+    # batches of one post: a key is kept by what all batches together share
+    assert shared == {N3: common, N4: common}
 
 
 def test_time_window_and_platform_filter() -> None:
@@ -189,7 +215,8 @@ def test_near_text_keys_are_minhash_bands_of_duckdb_hashed_shingles() -> None:
         N4: "supercalifragilisticexpialidocious ---- antidisestablishment",  # two words
         P1: "short",
     }
-    config = actions.ActionConfig(kinds=(actions.NEAR_TEXT,), batch_posts=2)  # batches of two posts
+    # batches of two posts; every key, shared or not
+    config = actions.ActionConfig(kinds=(actions.NEAR_TEXT,), batch_posts=2, near_text_shared_only=False)
     with corpus(posts=[make_post(id=i, text=t, hashtags=()) for i, t in texts.items()]) as con:
         actions.build_actions(con, config)
         keys = _keys(con, "near_text")
