@@ -28,7 +28,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from cordon.detectors.base import scalar
+from cordon.detectors.base import arrow, scalar
 
 ACTION_TABLE = "action"
 
@@ -281,13 +281,6 @@ def shingle_starts(offsets: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]
     return first + within, per_list
 
 
-def _arrow(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, object] | None = None) -> pa.Table:
-    rel = con.sql(sql, params=params)
-    if rel is None:  # pragma: no cover - a SELECT always gives a relation
-        raise RuntimeError(f"no relation from {sql!r}")
-    return rel.to_arrow_table()
-
-
 def _shingle_hashes(
     con: duckdb.DuckDBPyConnection, words: pa.Array, starts: np.ndarray, k: int
 ) -> np.ndarray:
@@ -296,7 +289,7 @@ def _shingle_hashes(
     shingles = pc.binary_join_element_wise(*parts, " ")
     con.register("_nd_shingles", pa.table({"i": np.arange(len(shingles)), "s": shingles}))
     try:
-        hashed = _arrow(con, "SELECT i, hash(s) AS h FROM _nd_shingles")
+        hashed = arrow(con, "SELECT i, hash(s) AS h FROM _nd_shingles")
     finally:
         con.unregister("_nd_shingles")
     out = np.empty(len(shingles), dtype=np.uint64)

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Protocol, TypeVar
 
 import duckdb
+import pyarrow as pa
 
 from cordon.model import Finding, Platform
 
@@ -47,3 +48,11 @@ def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: list[object] | None
     """The single integer a `SELECT count(...)` returns (fetched fully, so the connection is free again)."""
     rows = con.execute(sql, params or []).fetchall()
     return int(rows[0][0]) if rows and rows[0][0] is not None else 0
+
+
+def arrow(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, object] | None = None) -> pa.Table:
+    """The whole result of a SELECT as an Arrow table."""
+    rel = con.sql(sql, params=params)
+    if rel is None:  # pragma: no cover - a SELECT always gives a relation
+        raise RuntimeError(f"no relation from {sql!r}")
+    return rel.to_arrow_table()

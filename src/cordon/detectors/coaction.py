@@ -34,7 +34,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from cordon.detectors.actions import ACTION_TABLE, ActionConfig, build_actions
-from cordon.detectors.base import Window, configure_duckdb, scalar
+from cordon.detectors.base import Window, arrow, configure_duckdb, scalar
 from cordon.model import EvidenceItem, Finding, Subject
 
 NAME = "co-action"
@@ -165,12 +165,6 @@ _TK_MET_AGAIN = "SELECT uu, i, j FROM _tk_pairs SEMI JOIN _tk_again USING (uu)"
 _LINE_LIMIT = 2.0**61  # a time line longer than this is cut into pieces so that it stays within int64
 
 
-def _arrow(rel: duckdb.DuckDBPyRelation | None) -> pa.Table:
-    if rel is None:  # pragma: no cover - a SELECT always gives a relation
-        raise RuntimeError("toolkit_edges query returned no relation")
-    return rel.to_arrow_table()
-
-
 def _window_pairs(ts: np.ndarray, first: np.ndarray, w: int) -> tuple[np.ndarray, np.ndarray]:
     """Every pair of rows `(i, j)`, i < j, of one key with `ts[j] - ts[i] <= w`; rows sorted by key, then ts;
     `first` marks the first row of each key."""
@@ -222,7 +216,7 @@ def _met_again(
         return empty, empty, np.empty(0, dtype=np.int64)
     con.register("_tk_pairs", pa.table({"uu": uu, "i": i, "j": j}))
     con.register("_tk_again", pa.table({"uu": again}))
-    rows = _arrow(con.sql(_TK_MET_AGAIN))
+    rows = arrow(con, _TK_MET_AGAIN)
     con.unregister("_tk_pairs")
     con.unregister("_tk_again")
     mu, mi, mj = (rows.column(c).to_numpy() for c in ("uu", "i", "j"))
@@ -260,8 +254,8 @@ def toolkit_edges(
     """
     w = _window_us(window_s)
     con.execute(_TK_ACCOUNTS.format(actions=actions), {"kind": kind})
-    names = _arrow(con.sql("SELECT account FROM _tk_acc ORDER BY ai")).column(0).combine_chunks()
-    rows = _arrow(con.sql(_TK_SORTED.format(actions=actions), params={"kind": kind}))
+    names = arrow(con, "SELECT account FROM _tk_acc ORDER BY ai").column(0).combine_chunks()
+    rows = arrow(con, _TK_SORTED.format(actions=actions), {"kind": kind})
     con.execute("DROP TABLE _tk_acc")
     ai = rows.column("ai").to_numpy()
     ki = rows.column("ki").to_numpy()
