@@ -54,10 +54,18 @@ class RangeIndex(Protocol):
 IndexFactory = Callable[[np.ndarray, int], RangeIndex]
 
 
+# up to this many entries an exact scan answers: building the Hamming index (and compiling or loading its
+# kernel, ~1 s warm and ~8 s the first time) costs more than scanning a small bank (~14 ns per query and entry)
+BRUTE_FORCE_MAX_ENTRIES = 1024
+
+
 def hamming_index(hashes: np.ndarray, radius: int) -> RangeIndex:
     """The production index: `cordon.signals.media.index.HammingIndex` (exact Hamming range search over
-    256-bit hashes). Should that module be missing from an installation, an exact brute-force scan answers
-    instead: slower, never wrong, so matching is never silently off."""
+    256-bit hashes), or for a bank of at most `BRUTE_FORCE_MAX_ENTRIES` entries an exact scan. Should that
+    module be missing from an installation, the exact scan answers for any size: slower, never wrong, so
+    matching is never silently off."""
+    if len(hashes) <= BRUTE_FORCE_MAX_ENTRIES:
+        return BruteForceIndex(hashes)
     try:
         module = importlib.import_module("cordon.signals.media.index")
     except ModuleNotFoundError:

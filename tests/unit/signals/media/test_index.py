@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from cordon.errors import HashError
 from cordon.signals.media import index as index_module
 from cordon.signals.media.index import HammingIndex
-from cordon.signals.media.matcher import BruteForceIndex, hamming_index, hex_matrix
+from cordon.signals.media.matcher import BRUTE_FORCE_MAX_ENTRIES, BruteForceIndex, hamming_index, hex_matrix
 
 SHARED = Path(__file__).resolve().parents[4].parent / "shared" / "vectors" / "pdq" / "reg-test-input"
 
@@ -109,8 +109,11 @@ def test_bad_input_is_refused_with_the_shape_named() -> None:
         HammingIndex.build(np.zeros((3, 32), dtype=np.uint8)).range_search(np.zeros((1, 32), np.uint8), 64)
 
 
-def test_the_matcher_uses_this_index() -> None:
-    assert isinstance(hamming_index(np.zeros((4, 32), dtype=np.uint8), 31), HammingIndex)
+def test_the_matcher_uses_this_index_past_a_small_bank() -> None:
+    small = np.zeros((BRUTE_FORCE_MAX_ENTRIES, 32), dtype=np.uint8)
+    large = np.zeros((BRUTE_FORCE_MAX_ENTRIES + 1, 32), dtype=np.uint8)
+    assert isinstance(hamming_index(small, 31), BruteForceIndex)
+    assert isinstance(hamming_index(large, 31), HammingIndex)
 
 
 @pytest.mark.parametrize("tables", [11, 12, 13, 14, 16])
