@@ -28,7 +28,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from cordon.detectors.base import arrow, scalar
+from cordon.detectors.base import scalar
 
 ACTION_TABLE = "action"
 
@@ -210,12 +210,14 @@ def build_actions(
     return scalar(con, f"SELECT count(*) FROM {table}")
 
 
-# the words of each text long enough to be evidence (lower case, split on anything but letters, digits and _);
-# read on a cursor of its own (which cannot see the temp view), hence the posts filter spelled out again
+# DuckDB's `hash` of each word of each text long enough to be evidence (lower case, split on anything but
+# letters, digits and _), and of its account; read on a cursor of its own (which cannot see the temp view),
+# hence the posts filter spelled out again
 _WORDS = """
 SELECT * FROM (
     SELECT platform, account_id, id, epoch_us(created_at) AS ts,
-           list_filter(string_split_regex(lower(text), '[^[:alnum:]_]+'), lambda w: w <> '') AS t
+           list_transform(list_filter(string_split_regex(lower(text), '[^[:alnum:]_]+'), lambda w: w <> ''),
+                          lambda w: hash(w)) AS t
     FROM posts
     WHERE {where} AND reblog_of_post_id IS NULL AND length(text) >= $min_text_chars)
 WHERE len(t) >= $k
@@ -281,79 +283,101 @@ def shingle_starts(offsets: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]
     return first + within, per_list
 
 
-def _shingle_hashes(
-    con: duckdb.DuckDBPyConnection, words: pa.Array, starts: np.ndarray, k: int
-) -> np.ndarray:
-    """DuckDB's `hash` of each shingle: the k words from each start joined by single spaces."""
-    parts = [words.take(pa.array(starts + j)) for j in range(k)]
-    shingles = pc.binary_join_element_wise(*parts, " ")
-    con.register("_nd_shingles", pa.table({"i": np.arange(len(shingles)), "s": shingles}))
-    try:
-        hashed = arrow(con, "SELECT i, hash(s) AS h FROM _nd_shingles")
-    finally:
-        con.unregister("_nd_shingles")
-    out = np.empty(len(shingles), dtype=np.uint64)
-    out[hashed.column("i").to_numpy()] = hashed.column("h").to_numpy()  # rows come back in any order
+_MIX_A = np.uint64(0x9E3779B97F4A7C15)  # odd 64-bit constants (golden ratio; MurmurHash3's finaliser)
+_MIX_B = np.uint64(0xFF51AFD7ED558CCD)
+
+
+def shingle_hashes(word_hashes: np.ndarray, starts: np.ndarray, k: int) -> np.ndarray:
+    """One uint64 per k-word shingle from the hashes of its words: the shingle starting at `starts[i]` is
+    `word_hashes[starts[i] : starts[i] + k]`, folded in order (h = h * A xor next word) and finalised
+    (xor-shift, multiply, xor-shift), so that the same words in the same order give the same value and any
+    other sequence a different one but for 64-bit collisions. No shingle string is ever built."""
+    with np.errstate(over="ignore"):
+        h: np.ndarray = word_hashes[starts]
+        for j in range(1, k):
+            h *= _MIX_A
+            h ^= word_hashes[starts + j]
+        h ^= h >> np.uint64(31)
+        h *= _MIX_B
+        h ^= h >> np.uint64(29)
+    return h
+
+
+def shared_rows(keys: np.ndarray, accounts: np.ndarray) -> np.ndarray:
+    """Row mask of an `(n, bands)` key matrix: True where that band's key is also the same band's key of a
+    row of another account (`accounts`: one integer code per row, equal codes for the same account)."""
+    out = np.zeros(keys.shape, dtype=bool)
+    for band in range(keys.shape[1]):
+        order = np.argsort(keys[:, band], kind="stable")
+        sorted_keys = keys[order, band]
+        starts = np.flatnonzero(np.concatenate(([True], sorted_keys[1:] != sorted_keys[:-1])))
+        who = accounts[order]
+        shared = np.minimum.reduceat(who, starts) != np.maximum.reduceat(who, starts)
+        sizes = np.diff(np.append(starts, len(order)))
+        out[order, band] = np.repeat(shared, sizes)
     return out
-
-
-_NEAR_SHARED = """
-SEMI JOIN (SELECT platform, band, key FROM {raw} GROUP BY ALL HAVING min(account_id) <> max(account_id))
-  USING (platform, band, key)
-"""
-_NEAR_INSERT = """
-INSERT INTO {table}
-SELECT platform, account_id, id, '{kind}', 'b' || band || ':' || key, ts FROM {raw} {shared}
-"""
 
 
 def _insert_near_text(con: duckdb.DuckDBPyConnection, config: ActionConfig, table: str) -> None:
     """Near-text actions: MinHash over each text's k-word shingles, one key per LSH band.
 
-    DuckDB splits the texts into words and hashes the shingles; Arrow joins the words of each shingle and
-    NumPy takes the minima, over a whole batch at a time. The band keys are kept as numbers until all batches
-    are in; then those that two accounts or more share (all, without `near_text_shared_only`) become actions.
+    DuckDB splits the texts into words and hashes each word; NumPy folds k word hashes into each shingle's and
+    takes the minima, over a whole batch at a time. The band keys stay numbers until all batches are in; then
+    those that two accounts or more share (all, without `near_text_shared_only`) become actions
+    `b<band>:<key>`.
     """
     k, bands, rows = config.shingle_words, config.minhash_bands, config.minhash_rows
     n_perm = bands * rows
-    # a second cursor streams the texts while this connection hashes and inserts
+    # a second cursor streams the word hashes while this process computes the keys
     words_sql = _WORDS.format(where=_where(config))
     params = {"k": k, "min_text_chars": config.min_text_chars}
-    raw = "_nd_raw"  # numeric band keys first: only those shared by two accounts or more are spelled out
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE {raw} (platform VARCHAR, account_id VARCHAR, id VARCHAR, band SMALLINT, "
-        "key UBIGINT, ts BIGINT)"
-    )
+    posts: list[pa.Table] = []
+    key_parts: list[np.ndarray] = []
     for batch in con.cursor().sql(words_sql, params=params).to_arrow_reader(config.batch_posts):
         if batch.num_rows == 0:
             continue
         lists = batch.column("t")
         offsets = lists.offsets.to_numpy().astype(np.int64)
-        words = lists.values.slice(int(offsets[0]), int(offsets[-1] - offsets[0]))
+        word_hashes = lists.values.to_numpy()[offsets[0] : offsets[-1]]
         offsets -= offsets[0]
         starts, per_list = shingle_starts(offsets, k)
-        keep = np.flatnonzero(per_list > 0)
+        keep = np.flatnonzero(per_list > 0)  # every list, by the query's filter; an empty set has no MinHash
         if not len(keep):
             continue
-        values = _shingle_hashes(con, words, starts, k)
-        set_offsets = np.concatenate(([0], np.cumsum(per_list[keep])))
-        keys = band_keys(minhash_signatures(values, set_offsets, n_perm, config.seed), bands, rows)
-        take = pa.array(np.repeat(keep, bands))
-        found = pa.table(
-            {
-                "platform": batch.column("platform").take(take),
-                "account_id": batch.column("account_id").take(take),
-                "id": batch.column("id").take(take),
-                "band": pa.array(np.tile(np.arange(bands, dtype=np.int16), len(keep))),
-                "key": pa.array(keys.reshape(-1)),
-                "ts": batch.column("ts").take(take),
-            }
+        values = shingle_hashes(word_hashes, starts, k)
+        signatures = minhash_signatures(values, offsets_of(per_list[keep]), n_perm, config.seed)
+        key_parts.append(band_keys(signatures, bands, rows))
+        found = pa.Table.from_batches([batch]).drop_columns(["t"])
+        posts.append(found if len(keep) == batch.num_rows else found.take(pa.array(keep)))
+    if not posts:
+        return
+    found = pa.concat_tables(posts)
+    keys = np.concatenate(key_parts)
+    if config.near_text_shared_only:
+        keep_key = np.zeros(keys.shape, dtype=bool)
+        platforms = pc.dictionary_encode(found.column("platform").combine_chunks()).indices.to_numpy()
+        accounts = pc.dictionary_encode(found.column("account_id").combine_chunks()).indices.to_numpy()
+        for code in np.unique(platforms):  # a key is shared within one platform
+            on = np.flatnonzero(platforms == code)
+            keep_key[on] = shared_rows(keys[on], accounts[on])
+        row, band = np.nonzero(keep_key)
+    else:
+        row, band = np.divmod(np.arange(keys.size, dtype=np.int64), bands)
+    actions = (
+        found.take(pa.array(row))
+        .append_column("band", pa.array(band.astype(np.int16)))
+        .append_column("key", pa.array(keys[row, band]))
+    )
+    con.register("_nd_found", actions)
+    try:
+        con.execute(
+            f"INSERT INTO {table} SELECT platform, account_id, id, '{NEAR_TEXT}', 'b' || band || ':' || key, ts "
+            "FROM _nd_found"
         )
-        con.register("_nd_found", found)
-        try:
-            con.execute(f"INSERT INTO {raw} SELECT * FROM _nd_found")
-        finally:
-            con.unregister("_nd_found")
-    shared = _NEAR_SHARED.format(raw=raw) if config.near_text_shared_only else ""
-    con.execute(_NEAR_INSERT.format(table=table, raw=raw, shared=shared, kind=NEAR_TEXT))
-    con.execute(f"DROP TABLE {raw}")
+    finally:
+        con.unregister("_nd_found")
+
+
+def offsets_of(sizes: np.ndarray) -> np.ndarray:
+    """Offsets of consecutive runs of `sizes` (0, s0, s0 + s1, ...)."""
+    return np.concatenate(([0], np.cumsum(sizes))).astype(np.int64)

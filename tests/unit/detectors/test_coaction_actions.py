@@ -205,9 +205,20 @@ def test_shingle_starts_of_lists_short_and_long() -> None:
     assert starts.tolist() == [2, 5, 6]
 
 
-def test_near_text_keys_are_minhash_bands_of_duckdb_hashed_shingles() -> None:
-    """The vectorised path against a plain restatement: each post's word 3-shingles hashed by DuckDB as
-    strings, MinHash per post, band keys, `b<band>:<key>`."""
+def _restated_shingle_hash(word_hashes: list[int]) -> int:
+    """`actions.shingle_hashes` of one shingle, in plain integers mod 2**64."""
+    mask = (1 << 64) - 1
+    h = word_hashes[0]
+    for w in word_hashes[1:]:
+        h = ((h * 0x9E3779B97F4A7C15) & mask) ^ w
+    h ^= h >> 31
+    h = (h * 0xFF51AFD7ED558CCD) & mask
+    return h ^ (h >> 29)
+
+
+def test_near_text_keys_are_minhash_bands_of_duckdb_hashed_words() -> None:
+    """The vectorised path against a plain restatement: each post's words hashed by DuckDB one by one, each
+    3-shingle's word hashes folded in plain integers, MinHash per post, band keys, `b<band>:<key>`."""
     texts = {
         N1: LONG,
         N2: LONG.replace("free", "Free,  free!"),
@@ -228,13 +239,41 @@ def test_near_text_keys_are_minhash_bands_of_duckdb_hashed_shingles() -> None:
             ).fetchone() or ([],)
             if len(text) < config.min_text_chars or len(words) < 3:
                 continue
-            shingles = [" ".join(words[i : i + 3]) for i in range(len(words) - 2)]
-            hashes = np.array([con.execute("SELECT hash(?)", [s]).fetchone()[0] for s in shingles], np.uint64)  # type: ignore[index]
-            sig = actions.minhash_signatures(hashes, np.array([0, len(hashes)]), 32, config.seed)
+            word_hashes = [int(con.execute("SELECT hash(?)", [w]).fetchone()[0]) for w in words]  # type: ignore[index]
+            shingles = [_restated_shingle_hash(word_hashes[i : i + 3]) for i in range(len(words) - 2)]
+            sig = actions.minhash_signatures(
+                np.array(shingles, np.uint64), np.array([0, len(shingles)]), 32, config.seed
+            )
             bands = actions.band_keys(sig, 8, 4)[0]
             expected[post_id] = {f"b{b}:{int(k)}" for b, k in enumerate(bands)}
     assert set(expected) == {N1, N2, N3}  # N4 has two words, P1 is too short
     assert keys == expected
+
+
+@given(st.lists(st.integers(0, 5), min_size=3, max_size=40))
+def test_shingle_hashes_are_equal_exactly_for_equal_word_sequences(words: list[int]) -> None:
+    word_hashes = np.array([(w * 0x1234567 + 99) & ((1 << 64) - 1) for w in words], dtype=np.uint64)
+    starts = np.arange(len(words) - 2)
+    got = actions.shingle_hashes(word_hashes, starts, 3).tolist()
+    assert got == [_restated_shingle_hash([int(x) for x in word_hashes[i : i + 3]]) for i in starts]
+    by_sequence: dict[tuple[int, ...], int] = {}
+    for i, h in zip(starts, got, strict=True):
+        by_sequence.setdefault(tuple(words[i : i + 3]), h)
+    # the same three words in the same order give the same value, and different sequences different ones
+    assert len(set(by_sequence.values())) == len(by_sequence)
+    assert all(by_sequence[tuple(words[i : i + 3])] == h for i, h in zip(starts, got, strict=True))
+
+
+@given(st.lists(st.tuples(st.integers(0, 4), st.integers(0, 3), st.integers(0, 3)), min_size=1, max_size=60))
+def test_shared_rows_against_a_plain_count(rows: list[tuple[int, int, int]]) -> None:
+    """A row's band key is kept when another account has the same key in the same band."""
+    keys = np.array([[k0, k1] for _, k0, k1 in rows], dtype=np.uint64)
+    accounts = np.array([a for a, _, _ in rows], dtype=np.int64)
+    got = actions.shared_rows(keys, accounts)
+    for i, (a, *ks) in enumerate(rows):
+        for band, key in enumerate(ks):
+            others = {b for b, *kb in rows if kb[band] == key and b != a}
+            assert got[i, band] == bool(others), (i, band)
 
 
 def test_minhash_in_threads_equals_one_thread() -> None:
