@@ -372,15 +372,6 @@ def test_reading_in_ranges_stores_what_one_pass_stores(
     ]  # each author's last form in the file, though earlier ranges sent older ones
 
 
-def test_reads_in_ranges_says_when_ingest_will_split(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """`cordon analyze` hashes media beside ingest only when ingest leaves a core free (no ranges)."""
-    export = _ranged_export(tmp_path)
-    assert not ingest_module.reads_in_ranges(export, workers=2)  # a small file is read in order
-    monkeypatch.setattr(range_ingest, "SPLIT_BYTES", 0)
-    assert ingest_module.reads_in_ranges(export, workers=2)
-    assert not ingest_module.reads_in_ranges(export, workers=1)  # one core: never in ranges
-
-
 def test_reading_in_ranges_resumes_after_an_interrupt(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

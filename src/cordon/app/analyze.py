@@ -18,7 +18,7 @@ from pathlib import Path
 
 from cordon.app import entity_signals, matching, network
 from cordon.app.dossier import Dossier
-from cordon.app.ingest import IngestReport, default_media_dir, ingest, reads_in_ranges
+from cordon.app.ingest import IngestReport, default_media_dir, ingest
 from cordon.app.media_signals import MediaPrefetch, files_to_prefetch, hash_new_media
 from cordon.app.reporting import AnalysisMeta, write_cases_json, write_report
 from cordon.connectors.media_fetch import DEFAULT_MAX_BYTES
@@ -71,12 +71,10 @@ def analyze(
 
     with open_corpus() as store:
         timed("ingest")
-        # ingest read in order is one core of Python: the export's media files are hashed on the other one
-        # meanwhile. Read in ranges, it keeps every core busy itself, and hashing beside it only slowed both
-        # (1M posts: ingest 31 s alone, 57 s with the hashing beside it, for 27 s of hashing CPU)
-        media_dir = None if reads_in_ranges(export, workers=workers) else default_media_dir(export.resolve())
+        # ingest is one core of Python: the export's media files are hashed on the other one meanwhile
+        media_dir = default_media_dir(export.resolve())
         with MediaPrefetch(files_to_prefetch(store, media_dir, DEFAULT_MAX_BYTES)) as prefetch:
-            report = ingest(export, store, workers=workers)
+            report = ingest(export, store)
             timed("media prefetch")
             prehashed = prefetch.collect()
         timed("checkpoint (ingest)")

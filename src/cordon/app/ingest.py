@@ -22,7 +22,7 @@ from cordon.corpus import BlobStore, CorpusStore, DuckDBCorpus, UpsertCounts, ba
 from cordon.errors import ConfigError, StoreError
 from cordon.model import Cursor, RecordBatch
 
-__all__ = ["IngestProgress", "IngestReport", "MediaMode", "ingest", "reads_in_ranges"]
+__all__ = ["IngestProgress", "IngestReport", "MediaMode", "ingest"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,15 +74,6 @@ def _parts(connector: Connector, source: Path) -> list[tuple[Path, str]]:
     if source.is_dir() and callable(files):
         return [(file, stream_key(connector, file)) for file, _ in files(source)]
     return [(source, stream_key(connector, source))]
-
-
-def reads_in_ranges(path: Path, *, format: str = "auto", workers: int | None = None) -> bool:
-    """True when ingesting `path` would read a file of it in byte ranges on every core (`range_ingest`):
-    then the cores are busy already, and nothing else should be run beside ingest."""
-    workers = workers if workers is not None else available_cpus()
-    connector = registry.detect(path) if format == "auto" else registry.by_name(format)
-    source = path.resolve()
-    return any(worth_splitting(connector, source, part, workers) for part, _ in _parts(connector, source))
 
 
 def default_media_dir(path: Path) -> Path | None:

@@ -46,8 +46,7 @@ def analyze_cmd(
         typer.Option("--db", help="The corpus database (default: OUT/corpus.duckdb). Reused across runs."),
     ] = None,
     workers: Annotated[
-        int | None,
-        typer.Option("--workers", help="Processes for ingest and media hashing (default: all cores).", min=1),
+        int | None, typer.Option("--workers", help="Processes for media hashing (default: all cores).", min=1)
     ] = None,
     memory_limit: Annotated[
         str, typer.Option("--memory-limit", help="DuckDB's memory limit, e.g. 4GB.")
