@@ -13,8 +13,9 @@ Rules that keep the table honest:
 - one post gives one action per distinct `(kind, key)`.
 
 Near-duplicate text is MinHash over word shingles with LSH bands, computed vectorised: DuckDB hashes the
-shingles, NumPy takes the per-permutation minima over a whole batch with `minimum.reduceat`, and each band of
-the signature becomes a key, so two posts share a `near_text` key when their Jaccard similarity is high.
+words, NumPy folds each shingle's word hashes into one value and takes the per-permutation minima over a whole
+batch with `minimum.reduceat`, and each band of the signature becomes a key, so two posts share a `near_text`
+key when their Jaccard similarity is high.
 """
 
 from __future__ import annotations
