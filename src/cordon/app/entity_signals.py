@@ -9,6 +9,7 @@ what takeover detection wants). Batched over Arrow; the extractor itself is colu
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pyarrow as pa
@@ -64,46 +65,46 @@ def _distinct(table: pa.Table, keys: list[str]) -> pa.Table:
 def extract_new(store: DuckDBCorpus, *, batch_rows: int = 100_000, workers: int | None = None) -> EntityScan:
     """Extract the entities of every post and profile not read before; returns what was read and found.
 
-    Posts are read in batches of `batch_rows`; with `workers` above 1 (default: the CPUs this process may
-    use) and more than one batch to read, the batches are scanned in that many worker processes while this
-    one stores the results (`processes.ordered_map`)."""
+    New posts are read in batches of `batch_rows`, then new profiles in batches of a quarter of that (a
+    profile has three texts, and a corpus has far fewer profiles than posts); with `workers` above 1
+    (default: the CPUs this process may use) and more than one batch to read, the batches, posts and
+    profiles alike, are scanned in that many worker processes while this one stores the results
+    (`processes.ordered_map`)."""
     con = store.connection
     workers = workers if workers is not None else available_cpus()
-    posts = post_entities = 0
-    # a second cursor streams the new rows from one snapshot while the store writes on its own connection
-    batches = iter(con.cursor().sql(_NEW_POSTS).to_arrow_reader(batch_rows))
-    head = list(itertools.islice(batches, 2))
-    todo = itertools.chain(head, batches)
-    scanned = (
-        ordered_map(_post_entities, todo, workers=workers)
-        if workers > 1 and len(head) > 1
-        else map(_post_entities, todo)
+
+    def batches(sql: str, rows: int, kind: str) -> Iterator[tuple[str, pa.RecordBatch]]:
+        # a second cursor streams the rows from one snapshot while the store writes on its own connection
+        for batch in con.cursor().sql(sql).to_arrow_reader(rows):
+            yield kind, batch
+
+    todo = itertools.chain(
+        batches(_NEW_POSTS, batch_rows, "post"), batches(_NEW_PROFILES, max(1, batch_rows // 4), "account")
     )
-    for batch, found in scanned:
+    head = list(itertools.islice(todo, 2))
+    todo = itertools.chain(head, todo)
+    scanned = (
+        ordered_map(_entities, todo, workers=workers)
+        if workers > 1 and len(head) > 1
+        else map(_entities, todo)
+    )
+    posts = post_entities = accounts = account_entities = 0
+    for kind, ids, found in scanned:
         if found.num_rows:
-            store.upsert_signals("post_entities", found)
-        store.upsert_signals("scanned", _scanned(batch.column("platform"), "post", batch.column("post_id")))
-        posts += batch.num_rows
-        post_entities += found.num_rows
-    accounts = account_entities = 0
-    for batch in con.cursor().sql(_NEW_PROFILES).to_arrow_reader(batch_rows):
-        parts = []
-        for source in _PROFILE_SOURCES:
-            cols = extract_entities(batch.column(source))
-            parts.append(
-                cols.to_table(
-                    platform=batch.column("platform"), account_id=batch.column("account_id"), source=source
-                )
-            )
-        found = _distinct(pa.concat_tables(parts), _ACCOUNT_KEYS)
-        if found.num_rows:
-            store.upsert_signals("account_entities", found)
-        store.upsert_signals(
-            "scanned", _scanned(batch.column("platform"), "account", batch.column("scan_id"))
-        )
-        accounts += batch.num_rows
-        account_entities += found.num_rows
+            store.upsert_signals("post_entities" if kind == "post" else "account_entities", found)
+        store.upsert_signals("scanned", _scanned(ids.column("platform"), kind, ids.column(1)))
+        if kind == "post":
+            posts, post_entities = posts + ids.num_rows, post_entities + found.num_rows
+        else:
+            accounts, account_entities = accounts + ids.num_rows, account_entities + found.num_rows
     return EntityScan(posts, post_entities, accounts, account_entities)
+
+
+def _entities(item: tuple[str, pa.RecordBatch]) -> tuple[str, pa.RecordBatch, pa.Table]:
+    """A batch of new posts or profiles: its kind, its (platform, scanned id) columns and its entities."""
+    kind, batch = item
+    ids, found = _post_entities(batch) if kind == "post" else _profile_entities(batch)
+    return kind, ids, found
 
 
 def _post_entities(batch: pa.RecordBatch) -> tuple[pa.RecordBatch, pa.Table]:
@@ -114,6 +115,18 @@ def _post_entities(batch: pa.RecordBatch) -> tuple[pa.RecordBatch, pa.Table]:
         account_id=batch.column("account_id"),
     )
     return batch.select(["platform", "post_id"]), _distinct(found, _POST_KEYS)
+
+
+def _profile_entities(batch: pa.RecordBatch) -> tuple[pa.RecordBatch, pa.Table]:
+    """A batch of new profiles (platform, account_id, bio, fields_text, display_name, scan_id) and the
+    distinct entities in them, each with the profile part it came from as its `source`."""
+    parts = [
+        extract_entities(batch.column(source)).to_table(
+            platform=batch.column("platform"), account_id=batch.column("account_id"), source=source
+        )
+        for source in _PROFILE_SOURCES
+    ]
+    return batch.select(["platform", "scan_id"]), _distinct(pa.concat_tables(parts), _ACCOUNT_KEYS)
 
 
 def _scanned(platform: pa.Array, kind: str, ids: pa.Array) -> pa.Table:

@@ -1,4 +1,4 @@
-"""Entity extraction of new posts in worker processes stores what one process stores."""
+"""Entity extraction of new posts and profiles in worker processes stores what one process stores."""
 
 from __future__ import annotations
 
@@ -16,17 +16,18 @@ def _extract(world: Path, db: Path, **kwargs: int) -> tuple[entity_signals.Entit
     with DuckDBCorpus(db) as store:
         scan = entity_signals.extract_new(store, **kwargs)
         again = entity_signals.extract_new(store, **kwargs)
-        assert (again.posts, again.post_entities) == (0, 0)  # every post was marked as read
+        assert again == entity_signals.EntityScan(0, 0, 0, 0)  # every post and profile was marked as read
         sums = {t: store.checksum(t) for t in ("post_entities", "account_entities", "scanned")}
     return scan, sums
 
 
-def test_posts_scanned_in_worker_processes_give_the_same_entities(tmp_path: Path) -> None:
+def test_posts_and_profiles_scanned_in_worker_processes_give_the_same_entities(tmp_path: Path) -> None:
     world = tmp_path / "world"
     simulate(world, derive_params(seed=5, posts=4_000), progress=False)
     one, one_sums = _extract(world, tmp_path / "one.duckdb", workers=1)
     many, many_sums = _extract(world, tmp_path / "many.duckdb", workers=2, batch_rows=700)
     assert one.posts > 5 * 700  # several batches, so the worker processes were used
-    assert one.post_entities > 0
+    assert one.accounts > 2 * 700 // 4  # profiles too (batches of a quarter)
+    assert one.post_entities > 0 and one.account_entities > 0
     assert many == one
     assert many_sums == one_sums
