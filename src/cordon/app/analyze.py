@@ -69,7 +69,8 @@ def analyze(
     def open_corpus() -> DuckDBCorpus:
         return DuckDBCorpus(db, memory_limit=memory_limit)
 
-    with open_corpus() as store:
+    store = open_corpus()
+    try:
         timed("ingest")
         # ingest is one core of Python: the export's media files are hashed on the other one meanwhile
         media_dir = default_media_dir(export.resolve())
@@ -78,10 +79,10 @@ def analyze(
             timed("media prefetch")
             prehashed = prefetch.collect()
         timed("checkpoint (ingest)")
-    # the corpus is closed (checkpointed) and opened again: the key indexes that ingest filled (posts, edges,
-    # accounts) stay on disk, and DuckDB's memory is left to the steps below (at 10M posts they held most of
-    # a 4 GB limit, and extracting entities then ran out of memory)
-    with open_corpus() as store:
+        # a large corpus is closed (checkpointed) and opened again: what ingest filled stays on disk, and
+        # DuckDB's memory is left to the steps below (at 10M posts ingest's tables held most of a 4 GB limit,
+        # and extracting entities then ran out of memory)
+        store = _reopened(store, open_corpus)
         timed("media hashes")
         hashed, failed = hash_new_media(store, workers=workers, progress=False, prehashed=prehashed)
         timed("bank matches")
@@ -89,9 +90,9 @@ def analyze(
         timed("entities")
         entity_signals.extract_new(store)
         timed("checkpoint (signals)")
-    # again: the entity and scanned-key indexes filled above stay on disk during co-action (at 10M posts they
-    # and the co-action key table did not fit in 4 GB together)
-    with open_corpus() as store:
+        # again: the entities and scanned keys found above stay on disk during co-action (at 10M posts they
+        # and the co-action key table did not fit in 4 GB together)
+        store = _reopened(store, open_corpus)
         platforms = [platform] if platform else _platforms(store)
         dossiers: list[Dossier] = []
         for p in platforms:
@@ -115,11 +116,26 @@ def analyze(
         cases_json, report_html = out / "cases.json", out / "report.html"
         write_cases_json(cases_json, meta, dossiers)
         write_report(report_html, meta, dossiers)
+    finally:
+        store.close()
     timings.append(("end", time.perf_counter()))
     spans = tuple((name, round(nxt - at, 3)) for (name, at), (_, nxt) in itertools.pairwise(timings))
     return AnalysisResult(
         cases_json, report_html, db, report, hashed, failed, n_matches, tuple(dossiers), spans
     )
+
+
+# a corpus of at least this many posts is closed and opened again between the heavy steps (see `analyze`); a
+# smaller one stays open (1M posts: the two checkpoints took 5-6 s, and peak RSS was 1.7 GB)
+REOPEN_POSTS = 3_000_000
+
+
+def _reopened(store: DuckDBCorpus, open_corpus: Callable[[], DuckDBCorpus]) -> DuckDBCorpus:
+    """`store`, or, for a corpus of `REOPEN_POSTS` posts or more, the same corpus closed and opened again."""
+    if _counts(store)[0] < REOPEN_POSTS:
+        return store
+    store.close()
+    return open_corpus()
 
 
 def _suffixed(timed: Callable[[str], None], platform: Platform, name: str) -> None:
