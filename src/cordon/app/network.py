@@ -147,14 +147,20 @@ def _dossier(
             if (p := pair_of.get(a)) is not None and p.old_account_id in members
         ),
         media_queue=media_queue(con, platform, accounts) if child_safety else (),
-        ties=tuple(
-            sorted(
-                (
-                    GraphTie(r["a"], r["b"], r["layer"], round(float(r["weight"]), 6))
-                    for r in ties.filter(inside).select(["a", "b", "layer", "weight"]).to_pylist()
-                ),
-                key=lambda t: (-t.weight, t.a, t.b, t.layer),  # deterministic: the same corpus, the same file
-            )
-        ),
+        ties=_graph_ties(ties.filter(inside)),
         timeline=timeline(con, platform, accounts),
     )
+
+
+def _graph_ties(ties: pa.Table) -> tuple[GraphTie, ...]:
+    """The ties of a case, weights rounded to 6 places, strongest first, then by a, b and layer (deterministic:
+    the same corpus, the same file). Sorted in Arrow: a large case has hundreds of thousands of ties."""
+    rounded = pa.array([round(float(w), 6) for w in ties["weight"].to_pylist()], pa.float64())
+    table = ties.select(["a", "b", "layer"]).append_column("weight", rounded)
+    order = pc.sort_indices(
+        table,
+        sort_keys=[("weight", "descending"), ("a", "ascending"), ("b", "ascending"), ("layer", "ascending")],
+    )
+    table = table.take(order)
+    columns = (table[c].to_pylist() for c in ("a", "b", "layer", "weight"))
+    return tuple(GraphTie(a, b, layer, weight) for a, b, layer, weight in zip(*columns, strict=True))
