@@ -6,7 +6,8 @@ Goals (issue 4): 1M posts in <= 60 s and 10M in <= 15 min on this 2-core machine
 
 Each analysis runs in its own process (a fresh corpus file: ingest, media hashing, bank matching, entities,
 co-action, detectors, cases, cases.json and report.html), so its peak RSS is its own. Worlds are simulated once
-and cached under bench-out/worlds/. Figures are medians when --repeat > 1; nothing is asserted.
+and cached under bench-out/worlds/. Figures are medians when --repeat > 1; nothing is asserted. Every run, with
+all its steps, is printed and appended to OUT/results.jsonl.
 
 Usage: .venv/bin/python benchmarks/bench_detect.py [--posts 1000000 10000000] [--repeat 1] [--skip-colink]
 """
@@ -98,6 +99,14 @@ def main() -> int:
         for i in range(args.repeat):
             console.print(f"analysing {posts:,} posts, run {i + 1}/{args.repeat}")
             runs.append(run_one(world, args.out / f"run-{posts}"))
+        with (args.out / "results.jsonl").open("a") as log:  # every run, with all its steps, for the record
+            for r in runs:
+                log.write(json.dumps({"posts": posts, "at": time.strftime("%Y-%m-%dT%H:%M:%S"), **r}) + "\n")
+        for i, r in enumerate(runs, 1):
+            steps_i = r["steps"]
+            assert isinstance(steps_i, dict)
+            shown = ", ".join(f"{k} {float(v):.1f}" for k, v in steps_i.items() if float(v) >= 0.5)
+            console.print(f"run {i}: {float(str(r['elapsed_s'])):.1f} s; steps (s): {shown}")
         elapsed = statistics.median(float(str(r["elapsed_s"])) for r in runs)
         last = runs[-1]
         steps = last["steps"]
