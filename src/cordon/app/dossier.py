@@ -13,6 +13,7 @@ from datetime import date
 
 import duckdb
 
+from cordon.detectors.base import has_table
 from cordon.model import Case, CaseLabel, Platform
 
 
@@ -78,18 +79,11 @@ class Dossier:
     timeline: tuple[DayCount, ...]
 
 
-def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    found = con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]
-    ).fetchone()
-    return bool(found and found[0])
-
-
 def shared_entities(
     con: duckdb.DuckDBPyConnection, platform: Platform, members: Sequence[str], limit: int = 50
 ) -> tuple[SharedEntity, ...]:
     """Entities (not hashtags or prices) carried by at least two members, most widely shared first."""
-    if not _has_table(con, "post_entities") or not members:
+    if not has_table(con, "post_entities") or not members:
         return ()
     rows = con.execute(
         """
@@ -116,7 +110,7 @@ def media_queue(
     """Media posted by members that matched no bank, by priority: spread across members and posts, recency."""
     if not members:
         return ()
-    has_matches = _has_table(con, "matches")
+    has_matches = has_table(con, "matches")
     unmatched = "AND l.sha256 NOT IN (SELECT sha256 FROM matches)" if has_matches else ""
     rows = con.execute(
         f"""

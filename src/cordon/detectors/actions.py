@@ -28,7 +28,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from cordon.detectors.base import scalar
+from cordon.detectors.base import has_table, scalar
 
 ACTION_TABLE = "action"
 
@@ -84,11 +84,6 @@ def _where(config: ActionConfig) -> str:
     if config.end is not None:
         parts.append(f"created_at < {_literal(config.end.isoformat())}::TIMESTAMPTZ")
     return " AND ".join(parts)
-
-
-def has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    """True when a table or view of that name is visible on the connection."""
-    return scalar(con, "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]) > 0
 
 
 # The posts the action table is built from (platform and time filters applied once).

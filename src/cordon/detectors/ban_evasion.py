@@ -19,6 +19,7 @@ from dataclasses import dataclass, replace
 
 import duckdb
 
+from cordon.detectors.base import has_table
 from cordon.model import EvidenceItem, Finding, Platform, Subject
 
 NAME = "ban-evasion"
@@ -55,13 +56,6 @@ class EvasionPair:
     avatar_actioned: int = 0
     avatar_suspects: int = 0
     profile_links: int = 0  # link-outs both profiles advertise (counted from two on)
-
-
-def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    found = con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]
-    ).fetchone()
-    return bool(found and found[0])
 
 
 _SQL = """
@@ -269,10 +263,10 @@ def find_pairs(
     con: duckdb.DuckDBPyConnection, platform: Platform, config: EvasionConfig = EvasionConfig()
 ) -> tuple[EvasionPair, ...]:
     """For every new account, the actioned account it most likely replaces (if any scores high enough)."""
-    has_entities = _has_table(con, "account_entities") and _has_table(con, "post_entities")
+    has_entities = has_table(con, "account_entities") and has_table(con, "post_entities")
     sql = _SQL.replace("{entities}", _ENTITIES if has_entities else _NO_ENTITIES)
     sql = sql.replace("{profile_links}", _PROFILE_LINKS if has_entities else _NO_PROFILE_LINKS)
-    sql = sql.replace("{neighbours}", _NEIGHBOURS if _has_table(con, "coaction_pairs") else _NO_NEIGHBOURS)
+    sql = sql.replace("{neighbours}", _NEIGHBOURS if has_table(con, "coaction_pairs") else _NO_NEIGHBOURS)
     params: dict[str, object] = {
         "platform": str(platform),
         "actions": list(config.actions),

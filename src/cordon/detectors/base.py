@@ -50,6 +50,11 @@ def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: list[object] | None
     return int(rows[0][0]) if rows and rows[0][0] is not None else 0
 
 
+def has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    """True when a table or view of that name is visible on the connection."""
+    return scalar(con, "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]) > 0
+
+
 def arrow(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, object] | None = None) -> pa.Table:
     """The whole result of a SELECT as an Arrow table."""
     rel = con.sql(sql, params=params)

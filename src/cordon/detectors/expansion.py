@@ -22,6 +22,7 @@ import duckdb
 import igraph as ig
 import pyarrow as pa
 
+from cordon.detectors.base import has_table
 from cordon.model import EvidenceItem, Finding, Platform, Subject
 
 NAME = "expansion"
@@ -56,14 +57,6 @@ class Member:
     score: float  # PPR score relative to the median seed's
     seed: bool
     ties: tuple[Tie, ...]  # its strongest ties to other members
-
-
-def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    # fetchall, not fetchone: DuckDB keeps a partly fetched result open and then refuses `con.sql`
-    found = con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]
-    ).fetchall()
-    return bool(found and found[0][0])
 
 
 # weighted by the posts that carry them: a reply that also mentions its target is one interaction, not two
@@ -131,10 +124,10 @@ def multiplex_ties(
     """Every tie of the multiplex graph as an Arrow table (a, b, layer, weight, pivots)."""
     params: dict[str, object] = {"platform": str(platform), "kinds": list(config.interaction_kinds)}
     parts = [_INTERACTIONS, _REPLY_POSTS]
-    if _has_table(con, "post_entities") and _has_table(con, "account_entities"):
+    if has_table(con, "post_entities") and has_table(con, "account_entities"):
         parts.append(_SHARED.replace("{keys}", _ENTITY_KEYS).replace("{layer}", "shared-entity"))
     parts.append(_SHARED.replace("{keys}", _MEDIA_KEYS).replace("{layer}", "shared-media"))
-    if _has_table(con, "coaction_pairs"):
+    if has_table(con, "coaction_pairs"):
         parts.append(_COACTION)
     tables = []
     for sql in parts:

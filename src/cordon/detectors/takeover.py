@@ -20,6 +20,7 @@ from datetime import datetime
 
 import duckdb
 
+from cordon.detectors.base import has_table
 from cordon.model import EvidenceItem, Finding, Platform, Subject
 
 NAME = "takeover"
@@ -44,13 +45,6 @@ class Takeover:
     posts_after: int
     marked_after: int  # posts from the change point on that carry a marker
     tag_overlap: float
-
-
-def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    found = con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]
-    ).fetchone()
-    return bool(found and found[0])
 
 
 _MARKED_BY_ENTITY = """
@@ -104,9 +98,9 @@ def find_takeovers(
     config: TakeoverConfig = TakeoverConfig(),
 ) -> tuple[Takeover, ...]:
     marked = []
-    if _has_table(con, "post_entities"):
+    if has_table(con, "post_entities"):
         marked.append(_MARKED_BY_ENTITY)
-    if _has_table(con, "matches"):
+    if has_table(con, "matches"):
         marked.append(_MARKED_BY_MATCH)
     if not marked:
         return ()
