@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from cordon.app import entity_signals, matching, network
+from cordon.app.allocator import tune_allocator
 from cordon.app.dossier import Dossier
 from cordon.app.ingest import IngestReport, default_media_dir, ingest
 from cordon.app.media_signals import MediaPrefetch, files_to_prefetch, hash_new_media
@@ -56,6 +57,7 @@ def analyze(
     step: Callable[[str], None] = lambda _: None,
 ) -> AnalysisResult:
     """Analyse `export` against the hash bank file `bank`; write cases.json and report.html into `out`."""
+    tune_allocator()  # before the media pool forks: its processes inherit it
     config = config or network.NetworkConfig()
     started = time.perf_counter()
     timings: list[tuple[str, float]] = []

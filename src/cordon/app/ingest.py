@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from cordon.app.allocator import tune_allocator
 from cordon.app.bulk_gc import bulk_gc
 from cordon.app.media_resolution import MediaMode, MediaResolver
 from cordon.app.processes import available_cpus
@@ -109,6 +110,7 @@ def ingest(
     """
     workers = workers if workers is not None else available_cpus()
     chosen = connector or (registry.detect(path) if format == "auto" else registry.by_name(format))
+    tune_allocator()
     source = path.resolve()
     with ExitStack() as stack:
         if isinstance(db, Path):

@@ -18,6 +18,8 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import TypeVar
 
+from cordon.app.allocator import tune_allocator
+
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -29,7 +31,9 @@ def available_cpus() -> int:
 
 def _exit_with(parent: int) -> None:
     """Worker initializer: end this worker when the process that started it is gone (a killed ingest would
-    otherwise leave its idle workers behind: each holds the call queue's pipe open itself)."""
+    otherwise leave its idle workers behind: each holds the call queue's pipe open itself); keep freed memory
+    for reuse (`allocator`)."""
+    tune_allocator()
 
     def watch() -> None:
         while os.getppid() == parent:
