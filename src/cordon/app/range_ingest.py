@@ -39,6 +39,8 @@ from cordon.model import Cursor, Platform, Quarantined
 CHUNK_BYTES = 128 << 20
 SPLIT_BYTES = 96 << 20
 
+_PLATFORMS = {p.value: p for p in Platform}
+
 
 @dataclass(frozen=True, slots=True)
 class RangeBatch:
@@ -52,7 +54,8 @@ class RangeBatch:
     records: int
 
     def media_requests(self) -> list[MediaRequest]:
-        return [MediaRequest(Platform(p), ref_id, url, field) for p, ref_id, url, field in self.media]
+        platform = _PLATFORMS.__getitem__  # a dict lookup: calling the enum took a third of this
+        return [MediaRequest(platform(p), ref_id, url, field) for p, ref_id, url, field in self.media]
 
 
 @dataclass(frozen=True, slots=True)
