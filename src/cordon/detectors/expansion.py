@@ -20,7 +20,10 @@ from dataclasses import dataclass
 
 import duckdb
 import igraph as ig
+import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from cordon.detectors.base import has_table
 from cordon.model import EvidenceItem, Finding, Platform, Subject
@@ -59,33 +62,39 @@ class Member:
     ties: tuple[Tie, ...]  # its strongest ties to other members
 
 
-# weighted by the posts that carry them: a reply that also mentions its target is one interaction, not two
+# weighted by the posts that carry them: a reply that also mentions its target is one interaction, not two;
+# the pivots are the three smallest distinct `kind:post` (min(x, 3): no list of all of them is sorted)
 _INTERACTIONS = """
-SELECT least(src_account_id, dst_account_id) AS a, greatest(src_account_id, dst_account_id) AS b,
-       'interaction' AS layer, ln(1 + count(DISTINCT post_id)) AS weight,
-       list(DISTINCT kind || ':' || post_id ORDER BY kind || ':' || post_id)[1:3] AS pivots
-FROM edges WHERE platform = $platform AND kind IN (SELECT unnest($kinds::VARCHAR[]))
-  AND src_account_id <> dst_account_id
-GROUP BY ALL
+WITH e AS (
+  SELECT DISTINCT least(src_account_id, dst_account_id) AS a, greatest(src_account_id, dst_account_id) AS b,
+         post_id, kind || ':' || post_id AS pv
+  FROM edges WHERE platform = $platform AND list_contains($kinds::VARCHAR[], kind)
+    AND src_account_id <> dst_account_id
+)
+SELECT a, b, 'interaction' AS layer, ln(1 + count(DISTINCT post_id)) AS weight, min(pv, 3) AS pivots
+FROM e GROUP BY a, b
 """
 
+# each reply or reblog counts; the pivots are the three smallest distinct targets
 _REPLY_POSTS = """
-SELECT least(p.account_id, t.account_id) AS a, greatest(p.account_id, t.account_id) AS b,
-       'interaction' AS layer, ln(1 + count(*)) AS weight,
-       list(DISTINCT pv ORDER BY pv)[1:3] AS pivots
-FROM posts p JOIN posts t ON t.platform = p.platform AND t.id = coalesce(p.reply_to_post_id, p.reblog_of_post_id),
-     LATERAL (SELECT CASE WHEN p.reply_to_post_id IS NOT NULL THEN 'reply:' ELSE 'reblog:' END || t.id AS pv)
-WHERE p.platform = $platform AND p.account_id <> t.account_id
-GROUP BY ALL
+WITH r AS (
+  SELECT least(p.account_id, t.account_id) AS a, greatest(p.account_id, t.account_id) AS b,
+         CASE WHEN p.reply_to_post_id IS NOT NULL THEN 'reply:' ELSE 'reblog:' END || t.id AS pv, count(*) AS n
+  FROM posts p JOIN posts t ON t.platform = p.platform AND t.id = coalesce(p.reply_to_post_id, p.reblog_of_post_id)
+  WHERE p.platform = $platform AND p.account_id <> t.account_id
+  GROUP BY ALL
+)
+SELECT a, b, 'interaction' AS layer, ln(1 + sum(n)) AS weight, min(pv, 3) AS pivots FROM r GROUP BY a, b
 """
 
+# kk holds each (account, key) once, so a pair meets each key once: its pivots are its three smallest keys
 _SHARED = """
 WITH k AS ({keys}),
 kk AS (SELECT DISTINCT account_id, key FROM k WHERE account_id IS NOT NULL),
-kn AS (SELECT account_id, key, count(*) OVER (PARTITION BY key) AS n FROM kk),
-f AS (SELECT * FROM kn WHERE n BETWEEN 2 AND $max_df)
+kn AS (SELECT key, count(*) AS n FROM kk GROUP BY key HAVING count(*) BETWEEN 2 AND $max_df),
+f AS (SELECT kk.account_id, kk.key, kn.n FROM kk JOIN kn USING (key))
 SELECT x.account_id AS a, y.account_id AS b, '{layer}' AS layer, sum(2.0 / x.n) AS weight,
-       list(DISTINCT x.key ORDER BY x.key)[1:3] AS pivots
+       min(x.key, 3) AS pivots
 FROM f x JOIN f y ON x.key = y.key AND x.account_id < y.account_id
 GROUP BY ALL
 """
@@ -111,6 +120,7 @@ WHERE platform = $platform
 
 
 _INTERACTION_LAYERS = frozenset({"interaction"})
+_TIES_SHOWN = 5  # a member's strongest ties, kept as its evidence
 
 TIE_SCHEMA = pa.schema(
     [("a", pa.string()), ("b", pa.string()), ("layer", pa.string()), ("weight", pa.float64()),
@@ -144,74 +154,114 @@ def multiplex_ties(
 def expand(
     ties: pa.Table, seeds: Sequence[str], config: ExpansionConfig = ExpansionConfig()
 ) -> tuple[Member, ...]:
-    """Members of the network around `seeds`: PPR over the seeds' neighbourhood, cut relative to the seeds."""
+    """Members of the network around `seeds`: PPR over the seeds' neighbourhood, cut relative to the seeds.
+
+    Accounts are numbered once (in the order of their ids) and the graph work is done on the numbers, in
+    NumPy, DuckDB and igraph; the weights are summed and rounded in DuckDB as they always were."""
+    if ties["a"].null_count or ties["b"].null_count:  # a tie without two ends ties no one
+        ties = ties.filter(pc.and_(pc.is_valid(ties["a"]), pc.is_valid(ties["b"])))
     if not seeds or ties.num_rows == 0:
         return ()
+    ids, ends_a, ends_b, seed_codes = _codes(ties, seeds)
     con = duckdb.connect()
-    con.register("ties", ties)
-    con.execute("CREATE TEMP TABLE seeds AS SELECT unnest($s::VARCHAR[]) AS id", {"s": list(seeds)})
-    # the neighbourhood of the seeds, `hops` steps out, over ties strong enough to count
-    con.execute(
-        "CREATE TEMP TABLE g AS SELECT a, b, round(sum(weight), 9) AS w FROM ties GROUP BY a, b "
-        "HAVING sum(weight) >= $m",
-        {"m": config.min_edge_weight},
-    )
-    con.execute("CREATE TEMP TABLE near AS SELECT id FROM seeds")
-    for _ in range(config.hops):
-        con.execute(
-            "INSERT INTO near SELECT DISTINCT x FROM (SELECT b AS x FROM g JOIN near ON g.a = near.id "
-            "UNION SELECT a AS x FROM g JOIN near ON g.b = near.id) WHERE x NOT IN (SELECT id FROM near)"
+    try:
+        con.register("t", pa.table({"a": ends_a, "b": ends_b, "weight": ties["weight"]}))
+        # the ties strong enough to count, one edge per pair of accounts
+        g = con.sql(
+            "SELECT a, b, round(sum(weight), 9) AS w FROM t GROUP BY a, b HAVING sum(weight) >= $m",
+            params={"m": config.min_edge_weight},
+        ).to_arrow_table()
+        ga, gb = (np.asarray(g[c].to_numpy(), dtype=np.int32) for c in ("a", "b"))
+        # the neighbourhood of the seeds, `hops` steps out
+        near = np.zeros(len(ids), dtype=bool)
+        near[seed_codes] = True
+        for _ in range(config.hops):
+            touching = near[ga] | near[gb]
+            near[ga[touching]] = True
+            near[gb[touching]] = True
+        con.register("g", g)
+        con.register("near", pa.table({"x": np.flatnonzero(near)}))
+        strength = con.sql(
+            "SELECT x, round(sum(w), 9) AS s FROM (SELECT a AS x, w FROM g UNION ALL SELECT b AS x, w FROM g) "
+            "WHERE x IN (SELECT x FROM near) GROUP BY x"
+        ).to_arrow_table()
+        full_strength = np.zeros(len(ids))
+        full_strength[strength["x"].to_numpy()] = strength["s"].to_numpy()
+        inside = near[ga] & near[gb]
+        sa, sb, sw = ga[inside], gb[inside], np.asarray(g["w"].to_numpy())[inside]
+        order = np.lexsort((sb, sa))
+        sa, sb, sw = sa[order], sb[order], sw[order]
+        vertices = np.union1d(np.union1d(sa, sb), seed_codes)  # sorted: in the order of the ids
+        local_a, local_b = np.searchsorted(vertices, sa).tolist(), np.searchsorted(vertices, sb).tolist()
+        graph = ig.Graph(n=len(vertices), edges=list(zip(local_a, local_b, strict=True)), directed=False)
+        graph.es["weight"] = sw.tolist()
+        seed_idx = np.searchsorted(vertices, seed_codes)
+        scores = graph.personalized_pagerank(
+            damping=config.damping, reset_vertices=seed_idx.tolist(), weights="weight" if len(sw) else None
         )
-    full_strength = dict(
-        con.execute(
-            "SELECT x, round(sum(w), 9) FROM (SELECT a AS x, w FROM g UNION ALL SELECT b AS x, w FROM g) "
-            "WHERE x IN (SELECT id FROM near) GROUP BY x ORDER BY x"
-        ).fetchall()
-    )
-    sub = con.execute(
-        "SELECT a, b, w FROM g WHERE a IN (SELECT id FROM near) AND b IN (SELECT id FROM near) ORDER BY a, b"
-    ).fetchall()
-    names = sorted({x for a, b, _ in sub for x in (a, b)} | set(seeds))
-    index = {n: i for i, n in enumerate(names)}
-    graph = ig.Graph(n=len(names), edges=[(index[a], index[b]) for a, b, _ in sub], directed=False)
-    graph.es["weight"] = [w for _, _, w in sub]
-    seed_idx = [index[s] for s in seeds]
-    scores = graph.personalized_pagerank(
-        damping=config.damping, reset_vertices=seed_idx, weights="weight" if sub else None
-    )
-    # normalise by the degree in the whole graph (not the cut-out neighbourhood, whose border nodes would look
-    # weakly tied) so that hubs do not soak up the walk, then compare with the seeds' own level
-    norm = [s / max(float(full_strength.get(n, 0.0)), 1.0) for s, n in zip(scores, names, strict=True)]
-    seed_level = sorted(norm[i] for i in seed_idx)[len(seed_idx) // 2] or 1e-12
-    seed_set = set(seeds)
-    relative = {name: value / seed_level for name, value in zip(names, norm, strict=True)}
-    candidates = {n for n, r in relative.items() if n in seed_set or r >= config.min_relative_score}
-    # the ties of the candidates (members are among them, and only ties between candidates corroborate),
-    # each candidate's strongest first; the rest of the neighbourhood's ties are never looked at
-    con.execute("CREATE TEMP TABLE cand AS SELECT unnest($c::VARCHAR[]) AS id", {"c": sorted(candidates)})
-    detail = con.execute(
-        "SELECT a, b, layer, weight, pivots FROM ties WHERE a IN (SELECT id FROM near) "
-        "AND b IN (SELECT id FROM near) AND (a IN (SELECT id FROM cand) OR b IN (SELECT id FROM cand)) "
-        "ORDER BY weight DESC, a, b, layer, pivots"
-    ).fetchall()
-    con.close()
+        # normalise by the degree in the whole graph (not the cut-out neighbourhood, whose border nodes would
+        # look weakly tied) so that hubs do not soak up the walk, then compare with the seeds' own level
+        norm = np.asarray(scores, dtype=np.float64) / np.maximum(full_strength[vertices], 1.0)
+        seed_level = float(np.sort(norm[seed_idx])[len(seed_idx) // 2]) or 1e-12
+        relative = np.full(len(ids), np.nan)
+        relative[vertices] = norm / seed_level
+        is_seed = np.zeros(len(ids), dtype=bool)
+        is_seed[seed_codes] = True
+        candidates = is_seed.copy()
+        candidates[vertices] |= relative[vertices] >= config.min_relative_score
+        accepted = _corroborated(ties, ends_a, ends_b, is_seed, candidates, config)
+        # each member's strongest ties to the neighbourhood; the rest of its ties are never looked at
+        keep = near[ends_a] & near[ends_b] & (accepted[ends_a] | accepted[ends_b])
+        con.register(
+            "d",
+            ties.filter(pa.array(keep))
+            .append_column("at_a", pa.array(accepted[ends_a[keep]]))
+            .append_column("at_b", pa.array(accepted[ends_b[keep]])),
+        )
+        strongest = con.sql(
+            "SELECT x, a, b, layer, weight, pivots FROM (SELECT *, row_number() OVER (PARTITION BY x "
+            "ORDER BY weight DESC, a, b, layer, pivots) AS r FROM (SELECT a AS x, * FROM d WHERE at_a "
+            "UNION ALL SELECT b AS x, * FROM d WHERE at_b)) WHERE r <= $n ORDER BY x, r",
+            params={"n": _TIES_SHOWN},
+        ).to_arrow_table()
+    finally:
+        con.close()
+    columns = (strongest[c].to_pylist() for c in ("x", "a", "b", "layer", "weight", "pivots"))
     ties_of: dict[str, list[Tie]] = defaultdict(list)
-    for a, b, layer, weight, pivots in detail:
-        tie = Tie(a, b, layer, round(float(weight), 4), tuple(pivots or ()))
-        ties_of[a].append(tie)
-        ties_of[b].append(tie)
-    accepted = _corroborated(seed_set, candidates, ties_of, config)
+    for x, a, b, layer, weight, pivots in zip(*columns, strict=True):
+        ties_of[x].append(Tie(a, b, layer, round(float(weight), 4), tuple(pivots or ())))
+    codes = np.flatnonzero(accepted)
     members = [
-        Member(name, round(relative[name], 6), name in seed_set, tuple(ties_of[name][:5]))
-        for name in accepted
+        Member(name, round(float(relative[code]), 6), bool(is_seed[code]), tuple(ties_of[name]))
+        for code, name in zip(codes.tolist(), ids.take(pa.array(codes)).to_pylist(), strict=True)
     ]
     return tuple(sorted(members, key=lambda m: (-m.score, m.account_id)))
 
 
+def _codes(
+    ties: pa.Table, seeds: Sequence[str]
+) -> tuple[pa.Array, npt.NDArray[np.int32], npt.NDArray[np.int32], npt.NDArray[np.int32]]:
+    """The accounts of `ties` and `seeds` in the order of their ids, and the numbers (places in that order) of
+    each tie's two ends and of each seed, in the order given."""
+    seed_ids = pa.array(list(seeds), pa.string())
+    ids = pc.unique(pa.chunked_array([*ties["a"].chunks, *ties["b"].chunks, seed_ids], pa.string()))
+    ids = ids.take(pc.sort_indices(ids))
+
+    def number(column: pa.Array | pa.ChunkedArray) -> npt.NDArray[np.int32]:
+        return np.asarray(pc.index_in(column, value_set=ids).to_numpy(), dtype=np.int32)
+
+    return ids, number(ties["a"]), number(ties["b"]), number(seed_ids)
+
+
 def _corroborated(
-    seeds: set[str], candidates: set[str], ties_of: dict[str, list[Tie]], config: ExpansionConfig
-) -> set[str]:
-    """The candidates reachable from the seeds over corroborating ties.
+    ties: pa.Table,
+    ends_a: npt.NDArray[np.int32],
+    ends_b: npt.NDArray[np.int32],
+    seeds: npt.NDArray[np.bool_],
+    candidates: npt.NDArray[np.bool_],
+    config: ExpansionConfig,
+) -> npt.NDArray[np.bool_]:
+    """The candidates reachable from the seeds over corroborating ties (masks over the account numbers).
 
     Replying to, reblogging or mentioning a network account once or twice is what its audience does too (fans
     of a hacked account reply to its old posts), so such interactions help the walk rank accounts but do not
@@ -219,24 +269,39 @@ def _corroborated(
     same popular domain or hashtag within a minute once is chance), a shared-entity, shared-media or evasion
     tie, or a repeated interaction (a swarm bot replying to post after post), to a seed or to a member that
     has one.
-    Grown from the seeds outwards, so two outsiders cannot vouch for each other."""
-    accepted = set(seeds)
-    frontier = list(seeds)
-    while frontier:
-        name = frontier.pop()
-        for tie in ties_of.get(name, ()):
-            floor = (
-                config.min_interaction_weight if tie.layer in _INTERACTION_LAYERS else config.min_edge_weight
-            )
-            if tie.weight < floor:  # a meme shared by fifteen accounts vouches for no one
-                continue
-            if tie.layer.startswith("co-") and len(tie.pivots) < 2:  # one coincidence is not a pattern
-                continue
-            other = tie.b if tie.a == name else tie.a
-            if other in candidates and other not in accepted:
-                accepted.add(other)
-                frontier.append(other)
-    return accepted
+    Grown from the seeds outwards, so two outsiders cannot vouch for each other: the members are the
+    candidates in a seed's connected component of the graph of corroborating ties between candidates."""
+    between = candidates[ends_a] & candidates[ends_b]
+    inner = ties.filter(pa.array(between))
+    layer = inner["layer"]
+    interaction = pc.is_in(layer, value_set=pa.array(sorted(_INTERACTION_LAYERS), pa.string()))
+    floor = np.where(
+        np.asarray(interaction.to_numpy(zero_copy_only=False), dtype=bool),
+        config.min_interaction_weight,
+        config.min_edge_weight,
+    )
+    strong = _rounded_at_least(np.asarray(inner["weight"].to_numpy(), dtype=np.float64), floor)
+    # one coincidence is not a pattern: a co-action over a single key does not corroborate
+    keys = np.asarray(pc.fill_null(pc.list_value_length(inner["pivots"]), 0).to_numpy())
+    co_action = np.asarray(pc.starts_with(layer, "co-").to_numpy(zero_copy_only=False), dtype=bool)
+    ok = strong & ~(co_action & (keys < 2))
+    graph = ig.Graph(
+        n=len(seeds), edges=np.column_stack((ends_a[between][ok], ends_b[between][ok])), directed=False
+    )
+    component = np.asarray(graph.connected_components().membership)
+    return np.isin(component, component[seeds]) & candidates
+
+
+def _rounded_at_least(
+    weight: npt.NDArray[np.float64], floor: npt.NDArray[np.float64]
+) -> npt.NDArray[np.bool_]:
+    """Whether each weight, rounded to 4 places as a tie shows it (Python's round), is not below its floor (a
+    meme shared by fifteen accounts vouches for no one). Only the weights within 1e-4 of their floor, where
+    the rounding can decide, are rounded one by one."""
+    result = ~(weight < floor)
+    close = np.flatnonzero(np.abs(weight - floor) <= 1e-4)
+    result[close] = [not round(float(weight[i]), 4) < floor[i] for i in close.tolist()]
+    return result
 
 
 def member_findings(members: Sequence[Member], platform: Platform) -> Iterator[Finding]:
