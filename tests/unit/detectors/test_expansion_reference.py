@@ -7,14 +7,12 @@ from collections import defaultdict
 
 import igraph as ig
 import numpy as np
-import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.unit.detectors.test_expansion import Row, _table
 
 from cordon.detectors import expansion
 from cordon.detectors.expansion import ExpansionConfig, Member, Tie
-
-Row = tuple[str, str, str, float, list[str]]
 
 _NAMES = ["a1", "a2", "b", "b10", "b9", "c", "Zed", "é", "s1", "s2"]
 # sums of a few of these are the same in any order, so the reference's pair weights are DuckDB's to the bit
@@ -32,19 +30,6 @@ _rows = st.lists(
     ),
     max_size=40,
 )
-
-
-def _table(rows: list[Row]) -> pa.Table:
-    return pa.table(
-        {
-            "a": [min(r[0], r[1]) for r in rows],
-            "b": [max(r[0], r[1]) for r in rows],
-            "layer": [r[2] for r in rows],
-            "weight": [r[3] for r in rows],
-            "pivots": [r[4] for r in rows],
-        },
-        schema=expansion.TIE_SCHEMA,
-    )
 
 
 def _reference(rows: list[Row], seeds: list[str], config: ExpansionConfig) -> tuple[Member, ...]:
