@@ -22,6 +22,7 @@ import statistics
 import subprocess
 import sys
 import time
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from rich.console import Console
@@ -42,7 +43,19 @@ def simulate(posts: int, root: Path, seed: int) -> Path:
     return path
 
 
-def run_one(world: Path, out: Path) -> dict[str, object]:
+@dataclass(frozen=True, slots=True)
+class Run:
+    """One analysis, as the child process reports it."""
+
+    elapsed_s: float
+    peak_gb: float
+    cases: int
+    child_safety: int
+    posts: int
+    steps: dict[str, float]  # step name -> seconds, in the order they ran
+
+
+def run_one(world: Path, out: Path) -> Run:
     """Analyse in a child process (this script with --role analyze); its JSON line on stdout is the result."""
     shutil.rmtree(out, ignore_errors=True)
     cmd = [sys.executable, __file__, "--role", "analyze", "--world", str(world), "--out", str(out)]
@@ -50,8 +63,7 @@ def run_one(world: Path, out: Path) -> dict[str, object]:
     if done.returncode != 0:  # the child's own error, not only its exit status
         sys.stderr.write(done.stderr[-20_000:])
         raise SystemExit(f"analysing {world} failed with exit status {done.returncode} (its stderr is above)")
-    result: dict[str, object] = json.loads(done.stdout.strip().splitlines()[-1])
-    return result
+    return Run(**json.loads(done.stdout.strip().splitlines()[-1]))
 
 
 def child(world: Path, out: Path) -> None:
@@ -95,28 +107,27 @@ def main() -> int:
     for posts in args.posts:
         console.print(f"simulating {posts:,} posts (cached after the first run)")
         world = simulate(posts, args.out / "worlds", args.seed)
-        runs = []
+        runs: list[Run] = []
         for i in range(args.repeat):
             console.print(f"analysing {posts:,} posts, run {i + 1}/{args.repeat}")
             runs.append(run_one(world, args.out / f"run-{posts}"))
         with (args.out / "results.jsonl").open("a") as log:  # every run, with all its steps, for the record
             for r in runs:
-                log.write(json.dumps({"posts": posts, "at": time.strftime("%Y-%m-%dT%H:%M:%S"), **r}) + "\n")
+                log.write(
+                    json.dumps({"world_posts": posts, "at": time.strftime("%Y-%m-%dT%H:%M:%S"), **asdict(r)})
+                )
+                log.write("\n")
         for i, r in enumerate(runs, 1):
-            steps_i = r["steps"]
-            assert isinstance(steps_i, dict)
-            shown = ", ".join(f"{k} {float(v):.1f}" for k, v in steps_i.items() if float(v) >= 0.5)
-            console.print(f"run {i}: {float(str(r['elapsed_s'])):.1f} s; steps (s): {shown}")
-        elapsed = statistics.median(float(str(r["elapsed_s"])) for r in runs)
+            shown = ", ".join(f"{k} {v:.1f}" for k, v in r.steps.items() if v >= 0.5)
+            console.print(f"run {i}: {r.elapsed_s:.1f} s; steps (s): {shown}")
+        elapsed = statistics.median(r.elapsed_s for r in runs)
         last = runs[-1]
-        steps = last["steps"]
-        assert isinstance(steps, dict)
-        slow = sorted(steps.items(), key=lambda kv: -float(kv[1]))[:4]
+        slow = sorted(last.steps.items(), key=lambda kv: -kv[1])[:4]
         table.add_row(
             f"{posts:,}", f"{elapsed:.1f}", f"{GOALS_S.get(posts, float('nan')):.0f}",
-            f"{max(float(str(r['peak_gb'])) for r in runs):.2f} (goal {GOAL_RSS_GB:.0f})",
-            str(last["cases"]), str(last["child_safety"]),
-            ", ".join(f"{k} {float(v):.1f}s" for k, v in slow),
+            f"{max(r.peak_gb for r in runs):.2f} (goal {GOAL_RSS_GB:.0f})",
+            str(last.cases), str(last.child_safety),
+            ", ".join(f"{k} {v:.1f}s" for k, v in slow),
         )  # fmt: skip
         console.print(table)
     if not args.skip_colink:
